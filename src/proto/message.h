@@ -1,0 +1,45 @@
+// proto/message.h — protocol v1 vocabulary: client message types and error codes.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+namespace sb::proto {
+
+enum class MsgType : uint8_t { hello, join, leave, update, offer, answer, ice_candidate, message, ping };
+
+// Wire names ("ice-candidate", ...). Relay types are exactly the ones a peer receives.
+std::string_view to_string(MsgType t);
+bool is_relay(MsgType t);
+
+enum class ErrorCode : uint8_t {
+  bad_request,
+  unauthorized,
+  forbidden,
+  not_in_room,
+  already_joined,
+  peer_not_found,
+  room_full,
+  too_large,
+  rate_limited,
+  internal,
+};
+
+std::string_view to_string(ErrorCode c);
+
+// WebSocket close codes the server uses.
+namespace close_code {
+inline constexpr uint16_t going_away = 1001;       // shutdown / drain
+inline constexpr uint16_t bad_payload = 1007;      // text frame not UTF-8
+inline constexpr uint16_t too_big = 1009;          // frame over the limit
+inline constexpr uint16_t bad_request = 4400;      // binary frame, or too many bad requests
+inline constexpr uint16_t unauthorized = 4401;     // no valid hello in time, bad or expired token
+inline constexpr uint16_t heartbeat_timeout = 4408;
+}  // namespace close_code
+
+// Size limits that are part of the contract.
+inline constexpr size_t kMaxIdChars = 64;
+inline constexpr size_t kMaxMetadataBytes = 4096;
+inline constexpr size_t kMaxJsonDepth = 64;
+
+}  // namespace sb::proto

@@ -1,0 +1,197 @@
+#include "proto/parser.h"
+
+#include <simdjson.h>
+
+#include <cstring>
+
+#include "rtc/room_directory.h"
+
+namespace sb::proto {
+
+namespace od = simdjson::ondemand;
+
+static_assert(Parser::kPadding >= simdjson::SIMDJSON_PADDING);
+
+struct Parser::Impl {
+  od::parser ondemand;
+  simdjson::dom::parser validator;  // full validation of relayed values (On Demand skips lazily)
+
+  Impl() {
+    // +1: the frame's own object is one level above the relayed values.
+    // Allocation failure here leaves the parsers empty; they then allocate on first use.
+    if (ondemand.allocate(64 * 1024, kMaxJsonDepth + 1)) ondemand = od::parser{};
+    if (validator.allocate(64 * 1024, kMaxJsonDepth)) validator = simdjson::dom::parser{};
+  }
+};
+
+Parser::Parser() : impl_(new Impl) {}
+Parser::~Parser() { delete impl_; }
+
+namespace {
+
+std::string_view trim_right(std::string_view s) {
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\n' || s.back() == '\r'))
+    s.remove_suffix(1);
+  return s;
+}
+
+bool fail(ParseError& err, std::string message, ErrorCode code = ErrorCode::bad_request) {
+  err.code = code;
+  err.message = std::move(message);
+  return false;
+}
+
+// Returns the exact source text of `v` and consumes it. Objects and arrays are
+// skipped by On Demand, so their text is then checked by the DOM parser: the
+// recipient must never receive something that is not JSON. Scalars are checked
+// the same way (cheap: they are short, or a single long string).
+bool raw_value(od::value v, simdjson::dom::parser& validator, std::string_view& out) {
+  od::json_type t;
+  if (v.type().get(t)) return false;
+  std::string_view raw;
+  if (t == od::json_type::object) {
+    od::object o;
+    if (v.get_object().get(o) || o.raw_json().get(raw)) return false;
+  } else if (t == od::json_type::array) {
+    od::array a;
+    if (v.get_array().get(a) || a.raw_json().get(raw)) return false;
+  } else {
+    raw = trim_right(v.raw_json_token());
+  }
+  simdjson::dom::element ignored;
+  if (validator.parse(raw.data(), raw.size(), true).get(ignored)) return false;
+  out = raw;
+  return true;
+}
+
+// JSON integer grammar: -?(0|[1-9][0-9]*)
+bool is_json_integer(std::string_view s) {
+  if (!s.empty() && s.front() == '-') s.remove_prefix(1);
+  if (s.empty()) return false;
+  if (s.size() > 1 && s.front() == '0') return false;
+  for (char c : s)
+    if (c < '0' || c > '9') return false;
+  return true;
+}
+
+bool read_string(od::value v, std::string_view& out) { return !v.get_string().get(out); }
+
+bool type_from_string(std::string_view s, MsgType& t) {
+  static constexpr std::pair<std::string_view, MsgType> kTypes[] = {
+      {"offer", MsgType::offer},   {"answer", MsgType::answer}, {"ice-candidate", MsgType::ice_candidate},
+      {"message", MsgType::message}, {"ping", MsgType::ping},   {"hello", MsgType::hello},
+      {"join", MsgType::join},     {"leave", MsgType::leave},   {"update", MsgType::update},
+  };
+  for (const auto& [name, type] : kTypes)
+    if (name == s) {
+      t = type;
+      return true;
+    }
+  return false;
+}
+
+}  // namespace
+
+bool Parser::parse(std::string_view frame, ClientMessage& out, ParseError& err) {
+  scratch_.assign(frame);
+  scratch_.append(kPadding, '\0');
+  return parse(scratch_.data(), frame.size(), scratch_.size(), out, err);
+}
+
+bool Parser::parse(const char* buf, size_t len, size_t capacity, ClientMessage& out, ParseError& err) {
+  out = ClientMessage{};
+  err = ParseError{};
+  if (capacity < len + kPadding) return fail(err, "internal: unpadded buffer", ErrorCode::internal);
+
+  od::document doc;
+  if (impl_->ondemand.iterate(buf, len, capacity).get(doc)) return fail(err, "frame is not JSON");
+  od::object obj;
+  if (doc.get_object().get(obj)) return fail(err, "frame is not a JSON object");
+
+  std::string_view type_name;
+  bool has_type = false;
+  for (auto field_result : obj) {
+    od::field field;
+    if (std::move(field_result).get(field)) return fail(err, "frame is not valid JSON");
+    std::string_view key;
+    if (field.unescaped_key().get(key)) return fail(err, "frame is not valid JSON");
+    od::value v = field.value();
+    if (key == "type") {
+      if (!read_string(v, type_name)) return fail(err, "'type' must be a string");
+      has_type = true;
+    } else if (key == "id") {
+      od::json_type t;
+      std::string_view raw;
+      if (v.type().get(t)) return fail(err, "frame is not valid JSON");
+      raw = trim_right(v.raw_json_token());
+      if (t == od::json_type::string) {
+        std::string_view s;
+        if (!read_string(v, s)) return fail(err, "frame is not valid JSON");
+        if (s.size() > kMaxIdChars) return fail(err, "'id' is longer than 64 characters");
+      } else if (t != od::json_type::number || !is_json_integer(raw) || raw.size() > kMaxIdChars) {
+        return fail(err, "'id' must be a string or an integer of at most 64 characters");
+      }
+      out.id = raw;
+      err.id = raw;
+    } else if (key == "token") {
+      if (!read_string(v, out.token)) return fail(err, "'token' must be a string");
+    } else if (key == "room") {
+      if (!read_string(v, out.room)) return fail(err, "'room' must be a string");
+      if (out.room.empty()) out.room = std::string_view(buf, 0);  // present but empty: caught below
+    } else if (key == "to") {
+      if (!read_string(v, out.to)) return fail(err, "'to' must be a string");
+      if (out.to.empty()) return fail(err, "'to' must not be empty");
+    } else if (key == "data") {
+      if (!raw_value(v, impl_->validator, out.data)) return fail(err, "'data' is not valid JSON");
+    } else if (key == "metadata") {
+      od::json_type t;
+      if (v.type().get(t)) return fail(err, "frame is not valid JSON");
+      if (t != od::json_type::object) return fail(err, "'metadata' must be a JSON object");
+      if (!raw_value(v, impl_->validator, out.metadata)) return fail(err, "'metadata' is not valid JSON");
+      if (out.metadata.size() > kMaxMetadataBytes)
+        return fail(err, "'metadata' is larger than 4096 bytes", ErrorCode::too_large);
+    } else if (key == "resume") {
+      od::json_type t;
+      if (v.type().get(t) || t != od::json_type::object) return fail(err, "'resume' must be an object");
+      out.has_resume = true;
+    }
+    // Unknown fields are ignored (forward compatibility); On Demand skips them.
+  }
+  // Anything after the object (e.g. `{} {}`) makes the frame invalid.
+  const char* end = nullptr;
+  if (!doc.current_location().get(end)) return fail(err, "unexpected content after the JSON object");
+
+  if (!has_type) return fail(err, "missing 'type'");
+  if (!type_from_string(type_name, out.type)) return fail(err, "unknown type");
+
+  const bool has_room = out.room.data() != nullptr;
+  auto need_room = [&]() {
+    if (!has_room) return fail(err, "missing 'room'");
+    if (!rtc::valid_room_name(out.room)) return fail(err, "'room' must be 1-64 characters of [A-Za-z0-9._-]");
+    return true;
+  };
+  switch (out.type) {
+    case MsgType::hello:
+    case MsgType::ping: return true;
+    case MsgType::join:
+    case MsgType::leave: return need_room();
+    case MsgType::update:
+      if (!need_room()) return false;
+      if (out.metadata.empty()) return fail(err, "missing 'metadata'");
+      return true;
+    case MsgType::offer:
+    case MsgType::answer:
+    case MsgType::ice_candidate:
+      if (!need_room()) return false;
+      if (out.to.empty()) return fail(err, "missing 'to'");
+      if (out.data.empty()) return fail(err, "missing 'data'");
+      return true;
+    case MsgType::message:
+      if (!need_room()) return false;
+      if (out.data.empty()) return fail(err, "missing 'data'");
+      return true;
+  }
+  return fail(err, "unknown type");
+}
+
+}  // namespace sb::proto

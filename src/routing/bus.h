@@ -1,0 +1,51 @@
+// routing/bus.h — delivery of frames to peers and rooms.
+//
+// The one seam between "what a message means" (service/hub) and "where the
+// recipient's connection lives". The first implementation (LocalBus) connects
+// the event loops of one process; a cluster implementation connects nodes
+// through Redis. Frames are shared, immutable, "open" bodies (see
+// proto/encode.h): the receiving session stamps its own seq.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "core/ids.h"
+
+namespace sb::routing {
+
+using Body = std::shared_ptr<const std::string>;
+
+// A connected session as the bus sees it. Called only on the session's own loop.
+class Endpoint {
+ public:
+  virtual ~Endpoint() = default;
+  virtual const PeerId& peer_id() const = 0;
+  virtual bool in_room(const RoomId& room) const = 0;
+  // Queues `body` for sending (the session adds seq). Never blocks.
+  virtual void deliver(const Body& body) = 0;
+};
+
+class Bus {
+ public:
+  virtual ~Bus() = default;
+
+  // Relays `body` to peer `to` if it is in `room`. Afterwards the sender `from`
+  // gets, on its own loop, `ack` (when `ack_id` is non-empty) or, when `to` is
+  // unknown or not in the room, `error peer-not-found`. Order: frames from one
+  // sender to one recipient arrive in the order they were sent.
+  virtual void to_peer(const PeerId& from, const PeerId& to, const RoomId& room, Body body,
+                       std::string ack_id) = 0;
+
+  // Relays `body` to every member of `room` but `except`, once per loop that
+  // holds members, never once per peer across loops.
+  virtual void to_room(const RoomId& room, const PeerId& except, Body body) = 0;
+
+  // Delivers a membership event to `peer`, known to live on `home`, if it is
+  // still in `room` when the event arrives.
+  virtual void to_member(uint32_t home, const PeerId& peer, const RoomId& room, Body body) = 0;
+};
+
+}  // namespace sb::routing

@@ -1,0 +1,109 @@
+#include "routing/local_bus.h"
+
+#include <algorithm>
+
+#include "core/random.h"
+#include "proto/encode.h"
+
+namespace sb::routing {
+
+namespace {
+thread_local uint32_t t_current_shard = 0;
+
+Body make_body(std::string s) { return std::make_shared<const std::string>(std::move(s)); }
+}  // namespace
+
+Endpoint* ShardTable::find(const PeerId& id) const {
+  auto it = peers_.find(id);
+  return it == peers_.end() ? nullptr : it->second;
+}
+
+void ShardTable::remove_member(const RoomId& room, Endpoint* e) {
+  auto it = rooms_.find(room);
+  if (it == rooms_.end()) return;
+  auto& v = it->second;
+  v.erase(std::remove(v.begin(), v.end(), e), v.end());
+  if (v.empty()) rooms_.erase(it);
+}
+
+const std::vector<Endpoint*>* ShardTable::members(const RoomId& room) const {
+  auto it = rooms_.find(room);
+  return it == rooms_.end() ? nullptr : &it->second;
+}
+
+PeerId make_peer_id(uint32_t shard) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string id = random_hex(8);
+  id.push_back(kHex[(shard >> 4) & 0xf]);
+  id.push_back(kHex[shard & 0xf]);
+  return PeerId(std::move(id));
+}
+
+int shard_of(const PeerId& id, uint32_t shard_count) {
+  const std::string& s = id.str();
+  if (s.size() != 18) return -1;
+  auto hex = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    return -1;
+  };
+  int hi = hex(s[16]), lo = hex(s[17]);
+  if (hi < 0 || lo < 0) return -1;
+  int shard = hi * 16 + lo;
+  return static_cast<uint32_t>(shard) < shard_count ? shard : -1;
+}
+
+void LocalBus::set_current_shard(uint32_t shard) { t_current_shard = shard; }
+uint32_t LocalBus::current_shard() { return t_current_shard; }
+
+void LocalBus::to_peer(const PeerId& from, const PeerId& to, const RoomId& room, Body body, std::string ack_id) {
+  const uint32_t origin = current_shard();
+  const int target = shard_of(to, shard_count());
+  auto reply = [this, origin, from, ack_id = std::move(ack_id)](bool delivered) mutable {
+    if (delivered && ack_id.empty()) return;
+    run_on(origin, [this, origin, from, delivered, ack_id = std::move(ack_id)] {
+      Endpoint* sender = shards_[origin].table->find(from);
+      if (!sender) return;
+      sender->deliver(make_body(delivered ? proto::ack(ack_id)
+                                          : proto::error(ack_id, proto::ErrorCode::peer_not_found,
+                                                         "no such peer in this room")));
+    });
+  };
+  if (target < 0) {
+    reply(false);
+    return;
+  }
+  run_on(static_cast<uint32_t>(target),
+         [this, target, to, room, body = std::move(body), reply = std::move(reply)]() mutable {
+           Endpoint* e = shards_[static_cast<uint32_t>(target)].table->find(to);
+           const bool ok = e && e->in_room(room);
+           if (ok) e->deliver(body);
+           reply(ok);
+         });
+}
+
+void LocalBus::deliver_local(uint32_t shard, const RoomId& room, const PeerId& except, const Body& body) {
+  const auto* members = shards_[shard].table->members(room);
+  if (!members) return;
+  for (Endpoint* e : *members)
+    if (e->peer_id() != except) e->deliver(body);
+}
+
+void LocalBus::to_room(const RoomId& room, const PeerId& except, Body body) {
+  const uint32_t here = current_shard();
+  for (uint32_t s = 0; s < shard_count(); ++s) {
+    if (s == here) continue;
+    boost::asio::post(*shards_[s].ioc, [this, s, room, except, body] { deliver_local(s, room, except, body); });
+  }
+  deliver_local(here, room, except, body);
+}
+
+void LocalBus::to_member(uint32_t home, const PeerId& peer, const RoomId& room, Body body) {
+  if (home >= shard_count()) return;
+  run_on(home, [this, home, peer, room, body = std::move(body)] {
+    Endpoint* e = shards_[home].table->find(peer);
+    if (e && e->in_room(room)) e->deliver(body);
+  });
+}
+
+}  // namespace sb::routing

@@ -1,0 +1,71 @@
+// rtc/room_directory.h — who is in which room.
+//
+// Pure bookkeeping: no I/O, no clocks, no threads. The service layer owns one
+// directory and serialises access to it; it turns each result into events for
+// the peers concerned. A room exists from its first join to its last leave.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "core/ids.h"
+
+namespace sb::rtc {
+
+// Room names: 1-64 characters of [A-Za-z0-9._-].
+bool valid_room_name(std::string_view name);
+
+struct Member {
+  PeerId peer;
+  UserId user;
+  std::string name;      // display name, may be empty
+  std::string metadata;  // JSON object text, "{}" when none was given
+  uint32_t home = 0;     // where the peer's connection lives (a shard, later a node); opaque here
+};
+
+struct Room {
+  RoomId id;
+  std::vector<Member> members;  // in join order
+  size_t max_peers = 0;
+
+  const Member* find(const PeerId& peer) const;
+  Member* find(const PeerId& peer);
+};
+
+struct RoomLimits {
+  size_t max_peers = 50;
+};
+
+enum class JoinStatus { ok, already_joined, room_full };
+
+class RoomDirectory {
+ public:
+  explicit RoomDirectory(RoomLimits limits = {}) : limits_(limits) {}
+
+  // Adds `m` to `room`, creating the room if needed. On ok, the new member is
+  // the last of room->members and every other member is someone to notify.
+  // Cost: O(members) to reject a duplicate; rooms are small (default cap 50).
+  JoinStatus join(const RoomId& room, Member m);
+
+  // Removes `peer` from `room`; removes the room when it becomes empty.
+  // Returns false when the peer was not in the room. Cost: O(members).
+  bool leave(const RoomId& room, const PeerId& peer);
+
+  // Replaces the metadata of `peer` in `room`. False when not a member.
+  bool update(const RoomId& room, const PeerId& peer, std::string metadata);
+
+  const Room* find(const RoomId& room) const;
+  size_t room_count() const { return rooms_.size(); }
+  size_t peer_count() const { return peers_; }
+
+ private:
+  RoomLimits limits_;
+  std::unordered_map<RoomId, Room> rooms_;
+  size_t peers_ = 0;  // memberships over all rooms
+};
+
+}  // namespace sb::rtc

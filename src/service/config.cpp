@@ -1,0 +1,178 @@
+#include "service/config.h"
+
+#include <CLI/CLI.hpp>
+#include <cstdlib>
+#include <iostream>
+#include <toml++/toml.h>
+
+namespace sb::service {
+
+bool parse_listen(const std::string& s, std::string& host, uint16_t& port) {
+  std::string h, p;
+  if (!s.empty() && s.front() == '[') {
+    auto close = s.find(']');
+    if (close == std::string::npos || close + 1 >= s.size() || s[close + 1] != ':') return false;
+    h = s.substr(1, close - 1);
+    p = s.substr(close + 2);
+  } else {
+    auto colon = s.rfind(':');
+    if (colon == std::string::npos) return false;
+    h = s.substr(0, colon);
+    p = s.substr(colon + 1);
+  }
+  if (p.empty() || p.size() > 5 || p.find_first_not_of("0123456789") != std::string::npos) return false;
+  unsigned long v = std::stoul(p);
+  if (v > 65535) return false;
+  host = h.empty() ? "0.0.0.0" : h;
+  port = static_cast<uint16_t>(v);
+  return true;
+}
+
+namespace {
+
+const char* env(const char* name) {
+  const char* v = std::getenv(name);
+  return (v && *v) ? v : nullptr;
+}
+
+bool truthy(const char* v) {
+  std::string s(v);
+  return s == "1" || s == "true" || s == "yes" || s == "on";
+}
+
+// Applies the TOML file. Unknown keys are an error: a typo must not be silently ignored.
+void apply_toml(Config& c, const std::string& path) {
+  toml::table t = toml::parse_file(path);
+  auto str = [&](std::string_view key, std::string& out) {
+    if (auto v = t.at_path(key).value<std::string>()) out = *v;
+  };
+  auto num = [&](std::string_view key, auto& out) {
+    if (auto v = t.at_path(key).value<int64_t>()) {
+      if (*v < 0) throw std::runtime_error(std::string(key) + " must not be negative");
+      out = static_cast<std::remove_reference_t<decltype(out)>>(*v);
+    }
+  };
+  std::string listen;
+  str("listen", listen);
+  if (!listen.empty() && !parse_listen(listen, c.listen_host, c.listen_port))
+    throw std::runtime_error("listen: expected HOST:PORT");
+  str("web_root", c.web_root);
+  str("log_format", c.log_format);
+  str("log_level", c.log_level);
+  if (auto v = t["dev"].value<bool>()) c.dev = *v;
+  num("threads", c.threads);
+  str("jwt.hs256_secret", c.jwt_hs256_secret);
+  str("jwt.issuer", c.jwt_issuer);
+  str("jwt.audience", c.jwt_audience);
+  if (auto* arr = t.at_path("jwt.public_keys").as_array())
+    for (auto& e : *arr)
+      if (auto s = e.value<std::string>()) c.jwt_public_key_files.push_back(*s);
+  num("limits.heartbeat_s", c.heartbeat_s);
+  num("limits.hello_timeout_s", c.hello_timeout_s);
+  num("limits.max_frame_bytes", c.max_frame_bytes);
+  num("limits.max_room_peers", c.max_room_peers);
+  num("limits.shutdown_grace_s", c.shutdown_grace_s);
+
+  static const std::vector<std::string> known_top = {"listen", "web_root", "log_format", "log_level",
+                                                     "dev",    "threads",  "jwt",        "limits"};
+  for (auto& [k, v] : t) {
+    (void)v;
+    if (std::find(known_top.begin(), known_top.end(), std::string(k.str())) == known_top.end())
+      throw std::runtime_error("unknown key '" + std::string(k.str()) + "'");
+  }
+}
+
+}  // namespace
+
+std::optional<Config> load_config(int argc, char** argv, int& exit_code) {
+  Config c;
+  CLI::App app{"switchboard — WebRTC signaling server (protocol v1 over WebSocket)", "switchboard"};
+  app.set_version_flag("--version", "switchboard 0.1.0");
+  app.get_formatter()->column_width(34);
+
+  std::string listen, config_file, secret, issuer, audience, web_root, log_format, log_level;
+  std::vector<std::string> keys;
+  bool dev = false;
+  unsigned threads = 0, heartbeat = 0, hello_timeout = 0;
+  size_t max_frame = 0, max_room_peers = 0;
+
+  auto* o_listen = app.add_option("--listen", listen, "Address to listen on, HOST:PORT (default 127.0.0.1:8080; port 0 = any free port) [env SWITCHBOARD_LISTEN]");
+  auto* o_config = app.add_option("--config", config_file, "TOML configuration file [env SWITCHBOARD_CONFIG]");
+  auto* o_secret = app.add_option("--jwt-hs256-secret", secret, "HS256 secret for verifying tokens [env SWITCHBOARD_JWT_HS256_SECRET]");
+  auto* o_keys = app.add_option("--jwt-public-key", keys, "PEM public key (RSA: RS256, EC P-256: ES256); repeatable");
+  auto* o_issuer = app.add_option("--jwt-issuer", issuer, "Required `iss` claim [env SWITCHBOARD_JWT_ISSUER]");
+  auto* o_audience = app.add_option("--jwt-audience", audience, "Required `aud` claim [env SWITCHBOARD_JWT_AUDIENCE]");
+  auto* o_web = app.add_option("--web-root", web_root, "Folder of static files served at / (default: web) [env SWITCHBOARD_WEB_ROOT]");
+  auto* o_logf = app.add_option("--log-format", log_format, "Log format: text or json [env SWITCHBOARD_LOG_FORMAT]")
+                     ->check(CLI::IsMember({"text", "json"}));
+  auto* o_logl = app.add_option("--log-level", log_level, "trace, debug, info, warn, error [env SWITCHBOARD_LOG_LEVEL]")
+                     ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
+  auto* o_dev = app.add_flag("--dev", dev, "Development mode: prints a demo token, serves /v1/dev-token [env SWITCHBOARD_DEV]");
+  auto* o_threads = app.add_option("--threads", threads, "Event loops (default 0: one per core)");
+  auto* o_hb = app.add_option("--heartbeat-s", heartbeat, "Heartbeat period in seconds; silent connections close after 2x (default 20)")
+                   ->check(CLI::Range(1u, 3600u));
+  auto* o_hello = app.add_option("--hello-timeout-s", hello_timeout, "Seconds a new connection has to send hello (default 10)")
+                      ->check(CLI::Range(1u, 3600u));
+  auto* o_frame = app.add_option("--max-frame-bytes", max_frame, "Largest accepted frame in bytes (default 65536)")
+                      ->check(CLI::Range(size_t{256}, size_t{16} << 20));
+  auto* o_cap = app.add_option("--max-room-peers", max_room_peers, "Peers per room (default 50)")
+                    ->check(CLI::Range(size_t{1}, size_t{1000000}));
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    exit_code = app.exit(e);
+    return std::nullopt;
+  }
+
+  // 1. file
+  if (o_config->count()) c.config_file = config_file;
+  else if (const char* v = env("SWITCHBOARD_CONFIG")) c.config_file = v;
+  if (!c.config_file.empty()) {
+    try {
+      apply_toml(c, c.config_file);
+    } catch (const std::exception& e) {
+      std::cerr << "switchboard: " << c.config_file << ": " << e.what() << "\n";
+      exit_code = 2;
+      return std::nullopt;
+    }
+  }
+  // 2. environment
+  if (const char* v = env("SWITCHBOARD_LISTEN")) listen = o_listen->count() ? listen : v;
+  if (const char* v = env("SWITCHBOARD_JWT_HS256_SECRET")) c.jwt_hs256_secret = v;
+  if (const char* v = env("SWITCHBOARD_JWT_ISSUER")) c.jwt_issuer = v;
+  if (const char* v = env("SWITCHBOARD_JWT_AUDIENCE")) c.jwt_audience = v;
+  if (const char* v = env("SWITCHBOARD_WEB_ROOT")) c.web_root = v;
+  if (const char* v = env("SWITCHBOARD_LOG_FORMAT")) c.log_format = v;
+  if (const char* v = env("SWITCHBOARD_LOG_LEVEL")) c.log_level = v;
+  if (const char* v = env("SWITCHBOARD_DEV")) c.dev = truthy(v);
+  // 3. flags
+  if (!listen.empty() && !parse_listen(listen, c.listen_host, c.listen_port)) {
+    std::cerr << "switchboard: --listen: expected HOST:PORT, got '" << listen << "'\n";
+    exit_code = 2;
+    return std::nullopt;
+  }
+  if (o_secret->count()) c.jwt_hs256_secret = secret;
+  if (o_keys->count()) c.jwt_public_key_files = keys;
+  if (o_issuer->count()) c.jwt_issuer = issuer;
+  if (o_audience->count()) c.jwt_audience = audience;
+  if (o_web->count()) c.web_root = web_root;
+  if (o_logf->count()) c.log_format = log_format;
+  if (o_logl->count()) c.log_level = log_level;
+  if (o_dev->count()) c.dev = dev;
+  if (o_threads->count()) c.threads = threads;
+  if (o_hb->count()) c.heartbeat_s = heartbeat;
+  if (o_hello->count()) c.hello_timeout_s = hello_timeout;
+  if (o_frame->count()) c.max_frame_bytes = max_frame;
+  if (o_cap->count()) c.max_room_peers = max_room_peers;
+
+  if (c.log_format != "text" && c.log_format != "json") {
+    std::cerr << "switchboard: log format must be text or json\n";
+    exit_code = 2;
+    return std::nullopt;
+  }
+  exit_code = 0;
+  return c;
+}
+
+}  // namespace sb::service

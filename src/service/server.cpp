@@ -1,0 +1,265 @@
+#include "service/server.h"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <thread>
+
+#include "auth/jwt_verifier.h"
+#include "core/json_text.h"
+#include "core/random.h"
+#include "service/http_session.h"
+#include "service/hub.h"
+#include "service/shard.h"
+#include "service/ws_session.h"
+
+namespace sb::service {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+
+struct Server::Impl {
+  Config cfg;
+  std::vector<std::unique_ptr<Shard>> shards;
+  std::unique_ptr<routing::LocalBus> bus;
+  std::unique_ptr<auth::JwtVerifier> verifier;
+  std::unique_ptr<Hub> hub;
+  HttpContext http;
+  std::unique_ptr<tcp::acceptor> acceptor;
+  std::unique_ptr<asio::signal_set> signals;
+  std::unique_ptr<asio::steady_timer> grace;
+  std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
+  uint32_t next_shard = 0;
+  bool shutting_down = false;
+
+  explicit Impl(Config c) : cfg(std::move(c)) {}
+
+  bool setup();
+  void accept();
+  void start_sweep(Shard& s);
+  void begin_shutdown();
+};
+
+namespace {
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw std::invalid_argument("cannot read " + path);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::string mint_dev_token(const Config& cfg, const std::string& name, std::string* user_out, int64_t* exp_out) {
+  auth::TokenSpec spec;
+  spec.user = UserId("guest-" + random_hex(4));
+  spec.name = name;
+  spec.grants.rooms = {"*"};
+  spec.issued_at = static_cast<int64_t>(std::time(nullptr));
+  spec.expires_at = spec.issued_at + 24 * 3600;
+  spec.issuer = cfg.jwt_issuer;
+  spec.audience = cfg.jwt_audience;
+  if (user_out) *user_out = spec.user.str();
+  if (exp_out) *exp_out = spec.expires_at;
+  return auth::sign_hs256(cfg.jwt_hs256_secret, spec);
+}
+
+}  // namespace
+
+bool Server::Impl::setup() {
+  if (cfg.dev && cfg.jwt_hs256_secret.empty() && cfg.jwt_public_key_files.empty()) {
+    cfg.jwt_hs256_secret = random_hex(32);
+    spdlog::warn("dev mode: generated a random HS256 secret for this run");
+  }
+  auth::VerifierConfig vc;
+  vc.hs256_secret = cfg.jwt_hs256_secret;
+  vc.issuer = cfg.jwt_issuer;
+  vc.audience = cfg.jwt_audience;
+  try {
+    for (const auto& f : cfg.jwt_public_key_files) vc.public_key_pems.push_back(read_file(f));
+    verifier = std::make_unique<auth::JwtVerifier>(vc);
+  } catch (const std::exception& e) {
+    spdlog::error("JWT keys: {}", e.what());
+    return false;
+  }
+  if (!verifier->has_keys()) {
+    spdlog::error("no JWT key configured: use --jwt-hs256-secret, --jwt-public-key, or --dev");
+    return false;
+  }
+
+  unsigned n = cfg.threads ? cfg.threads : std::max(1u, std::thread::hardware_concurrency());
+  n = std::min(n, 64u);
+  for (uint32_t i = 0; i < n; ++i) shards.push_back(std::make_unique<Shard>(i));
+  std::vector<routing::LocalBus::Shard> bs;
+  for (auto& s : shards) bs.push_back({&s->ioc, &s->table});
+  bus = std::make_unique<routing::LocalBus>(std::move(bs));
+
+  HubConfig hc;
+  hc.heartbeat_s = cfg.heartbeat_s;
+  hc.max_room_peers = cfg.max_room_peers;
+  hub = std::make_unique<Hub>(hc, *verifier, *bus);
+
+  std::error_code fec;
+  auto root = std::filesystem::weakly_canonical(cfg.web_root, fec);
+  if (!fec && std::filesystem::is_directory(root, fec)) {
+    http.web_root = root.string();
+  } else {
+    spdlog::warn("web root '{}' is not a folder; static files disabled", cfg.web_root);
+  }
+  http.dev = cfg.dev && !cfg.jwt_hs256_secret.empty();
+  if (http.dev) {
+    http.dev_token = [this](const std::string& name) {
+      std::string user;
+      int64_t exp = 0;
+      std::string token = mint_dev_token(cfg, name, &user, &exp);
+      std::string body = "{\"token\":";
+      json_append_string(body, token);
+      body += ",\"user\":";
+      json_append_string(body, user);
+      body += ",\"expires_at\":";
+      json_append_uint(body, static_cast<uint64_t>(exp));
+      body += "}";
+      return body;
+    };
+  }
+  http.ready = [this] { return !shutting_down; };
+  for (auto& s : shards) {
+    s->cfg = &cfg;
+    s->hub = hub.get();
+    s->http = &http;
+  }
+
+  // Listener on shard 0; accepted sockets are handed to shards round robin.
+  auto& ioc0 = shards[0]->ioc;
+  boost::system::error_code ec;
+  auto addr = asio::ip::make_address(cfg.listen_host, ec);
+  if (ec) {
+    spdlog::error("--listen: '{}' is not an IP address", cfg.listen_host);
+    return false;
+  }
+  tcp::endpoint ep(addr, cfg.listen_port);
+  acceptor = std::make_unique<tcp::acceptor>(ioc0);
+  acceptor->open(ep.protocol(), ec);
+  if (!ec) acceptor->set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor->bind(ep, ec);
+  if (!ec) acceptor->listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    spdlog::error("cannot listen on {}:{}: {}", cfg.listen_host, cfg.listen_port, ec.message());
+    return false;
+  }
+  auto bound = acceptor->local_endpoint();
+  const std::string host = bound.address().is_v6() ? "[" + bound.address().to_string() + "]" : bound.address().to_string();
+  spdlog::info("listening on http://{}:{} ({} event loop{})", host, bound.port(), n, n == 1 ? "" : "s");
+  if (http.dev) {
+    std::string token = mint_dev_token(cfg, "Demo", nullptr, nullptr);
+    std::cout << "\nSwitchboard is running in dev mode.\n"
+              << "  demo app:  http://" << (host == "0.0.0.0" ? std::string("localhost") : host) << ":" << bound.port()
+              << "/\n"
+              << "  WebSocket: ws://" << host << ":" << bound.port() << "/ws\n"
+              << "dev token: " << token << "\n\n"
+              << std::flush;
+  }
+
+  signals = std::make_unique<asio::signal_set>(ioc0, SIGINT, SIGTERM);
+  signals->async_wait([this](const boost::system::error_code& e, int sig) {
+    if (e) return;
+    spdlog::info("signal {}: shutting down", sig);
+    begin_shutdown();
+  });
+  return true;
+}
+
+void Server::Impl::accept() {
+  Shard& target = *shards[next_shard];
+  next_shard = (next_shard + 1) % shards.size();
+  acceptor->async_accept(target.ioc, [this, &target](boost::system::error_code ec, tcp::socket socket) {
+    if (ec) {
+      if (ec == asio::error::operation_aborted || !acceptor->is_open()) return;
+      spdlog::warn("accept: {}", ec.message());
+    } else {
+      socket.set_option(tcp::no_delay(true), ec);
+      asio::post(target.ioc, [&target, sock = std::move(socket)]() mutable {
+        std::make_shared<HttpSession>(target, std::move(sock))->run();
+      });
+    }
+    accept();
+  });
+}
+
+// Every second, each session checks its own deadlines. One timer per shard
+// instead of one per connection keeps an idle connection's footprint small.
+void Server::Impl::start_sweep(Shard& s) {
+  s.sweep.expires_after(std::chrono::seconds(1));
+  s.sweep.async_wait([this, &s](const boost::system::error_code& ec) {
+    if (ec || s.stopping) return;
+    const auto now = WsSession::Clock::now();
+    std::vector<std::shared_ptr<WsSession>> live;
+    live.reserve(s.sessions.size());
+    for (WsSession* w : s.sessions) live.push_back(w->shared_from_this());
+    for (auto& w : live) w->tick(now);
+    start_sweep(s);
+  });
+}
+
+void Server::Impl::begin_shutdown() {
+  if (shutting_down) return;
+  shutting_down = true;
+  boost::system::error_code ec;
+  acceptor->close(ec);
+  signals->cancel(ec);
+  for (auto& sp : shards) {
+    Shard* s = sp.get();
+    asio::post(s->ioc, [s] {
+      s->stopping = true;
+      s->sweep.cancel();
+      std::vector<std::shared_ptr<WsSession>> live;
+      for (WsSession* w : s->sessions) live.push_back(w->shared_from_this());
+      for (auto& w : live) w->shutdown("shutdown");
+      if (s->sessions.empty()) s->ioc.stop();
+    });
+  }
+  guards.clear();
+  // Whatever has not closed within the grace period is cut.
+  grace = std::make_unique<asio::steady_timer>(shards[0]->ioc, std::chrono::seconds(cfg.shutdown_grace_s));
+  grace->async_wait([this](const boost::system::error_code& e) {
+    if (e) return;
+    spdlog::warn("shutdown grace period over; closing remaining connections");
+    for (auto& s : shards) s->ioc.stop();
+  });
+}
+
+Server::Server(Config cfg) : impl_(std::make_unique<Impl>(std::move(cfg))) {}
+Server::~Server() = default;
+
+int Server::run() {
+  if (!impl_->setup()) return 2;
+  auto& shards = impl_->shards;
+  for (auto& s : shards) {
+    impl_->guards.push_back(asio::make_work_guard(s->ioc));
+    impl_->start_sweep(*s);
+  }
+  impl_->accept();
+  std::vector<std::thread> threads;
+  for (uint32_t i = 1; i < shards.size(); ++i) {
+    threads.emplace_back([this, i] {
+      routing::LocalBus::set_current_shard(i);
+      impl_->shards[i]->ioc.run();
+    });
+  }
+  routing::LocalBus::set_current_shard(0);
+  shards[0]->ioc.run();
+  // Shard 0 may finish first; the others stop when their sessions are gone or at the grace deadline.
+  for (auto& t : threads) t.join();
+  spdlog::info("stopped");
+  return 0;
+}
+
+}  // namespace sb::service

@@ -1,0 +1,40 @@
+// service/shard.h — one event loop and everything that lives on it.
+//
+// A shard is one thread running one io_context. Its sessions, its ShardTable
+// and its parser are touched only by that thread; other threads reach it only
+// by posting to its io_context (routing::LocalBus::run_on).
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <cstdint>
+#include <unordered_set>
+
+#include "proto/parser.h"
+#include "routing/local_bus.h"
+#include "service/config.h"
+#include "service/http_routes.h"
+
+namespace sb::service {
+
+class Hub;
+class WsSession;
+
+struct Shard {
+  explicit Shard(uint32_t i) : index(i), ioc(1), sweep(ioc) {}
+
+  uint32_t index;
+  boost::asio::io_context ioc;  // concurrency hint 1: only this shard's thread runs it
+  routing::ShardTable table;
+  proto::Parser parser;
+  boost::asio::steady_timer sweep;  // one timer per shard drives every session's deadlines
+  std::unordered_set<WsSession*> sessions;
+  bool stopping = false;
+
+  // Shared, read-only after start-up.
+  const Config* cfg = nullptr;
+  Hub* hub = nullptr;
+  const HttpContext* http = nullptr;
+};
+
+}  // namespace sb::service

@@ -1,0 +1,181 @@
+#include "service/ws_session.h"
+
+#include <spdlog/spdlog.h>
+
+#include <array>
+
+#include "proto/encode.h"
+#include "service/hub.h"
+
+namespace sb::service {
+
+namespace beast = boost::beast;
+namespace websocket = beast::websocket;
+namespace asio = boost::asio;
+
+WsSession::WsSession(Shard& shard, beast::tcp_stream&& stream, std::string remote, std::string query_token)
+    : Session(shard.index), shard_(shard), ws_(std::move(stream)) {
+  remote_ = std::move(remote);
+  query_token_ = std::move(query_token);
+}
+
+WsSession::~WsSession() { shard_.sessions.erase(this); }
+
+void WsSession::run(beast::http::request<beast::http::string_body> req) {
+  beast::get_lowest_layer(ws_).expires_never();  // the websocket's own timeouts take over
+  websocket::stream_base::timeout t{};
+  t.handshake_timeout = std::chrono::seconds(5);  // upgrade response and closing handshake
+  t.idle_timeout = websocket::stream_base::none();  // heartbeats are ours (tick)
+  t.keep_alive_pings = false;
+  ws_.set_option(t);
+  ws_.set_option(websocket::stream_base::decorator(
+      [](websocket::response_type& res) { res.set(beast::http::field::server, "switchboard"); }));
+  ws_.read_message_max(shard_.cfg->max_frame_bytes);
+  ws_.auto_fragment(false);
+  ws_.text(true);
+  ws_.control_callback([this](websocket::frame_type kind, beast::string_view) {
+    last_rx_ = Clock::now();
+    if (kind == websocket::frame_type::pong) ping_in_flight_ = false;
+  });
+  ws_.async_accept(req, [self = shared_from_this()](beast::error_code ec) { self->on_accept(ec); });
+}
+
+void WsSession::on_accept(beast::error_code ec) {
+  if (ec) return;  // the upgrade failed; nothing was registered
+  const auto now = Clock::now();
+  last_rx_ = last_ping_ = now;
+  hello_deadline_ = now + std::chrono::seconds(shard_.cfg->hello_timeout_s);
+  shard_.sessions.insert(this);
+  if (shard_.stopping) return shutdown("shutdown");
+  do_read();
+}
+
+void WsSession::do_read() {
+  ws_.async_read(buffer_, [self = shared_from_this()](beast::error_code ec, size_t n) { self->on_read(ec, n); });
+}
+
+void WsSession::on_read(beast::error_code ec, size_t) {
+  if (ec) return finish();  // closed by peer, by us, or failed (too big -> 1009, bad UTF-8 -> 1007: sent by Beast)
+  last_rx_ = Clock::now();
+  if (!closing_) {
+    if (!ws_.got_text())
+      close(proto::close_code::bad_request, "binary frames are not accepted");
+    else
+      on_frame();
+  }
+  buffer_.consume(buffer_.size());
+  if (buffer_.capacity() > 16 * 1024) buffer_.shrink_to_fit();  // a big message must not pin a big buffer
+  do_read();
+}
+
+void WsSession::on_frame() {
+  const size_t len = buffer_.size();
+  buffer_.prepare(proto::Parser::kPadding);  // may move the data; re-read the pointer after
+  const char* data = static_cast<const char*>(buffer_.data().data());
+  proto::ClientMessage msg;
+  proto::ParseError err;
+  if (shard_.parser.parse(data, len, len + proto::Parser::kPadding, msg, err))
+    shard_.hub->handle(*this, msg);
+  else
+    shard_.hub->reject(*this, err);
+}
+
+void WsSession::deliver(const routing::Body& body) {
+  if (closing_ || finished_) return;
+  Out o{body, {}, 0};
+  o.tail_len = static_cast<uint8_t>(proto::write_tail(o.tail, ++seq_));
+  queued_bytes_ += body->size() + o.tail_len;
+  queue_.push_back(std::move(o));
+  if (queued_bytes_ > kMaxQueuedBytes) {
+    spdlog::warn("closing slow reader peer={} remote={} queued_bytes={}", peer_id().str(), remote(), queued_bytes_);
+    // Keep the frame being written (its buffer is in use); drop the rest.
+    queue_.erase(queue_.begin() + (writing_ ? 1 : 0), queue_.end());
+    queued_bytes_ = queue_.empty() ? 0 : queue_.front().body->size() + queue_.front().tail_len;
+    close(1008, "send queue full");
+    return;
+  }
+  if (!writing_) do_write();
+}
+
+void WsSession::do_write() {
+  if (queue_.empty()) {
+    writing_ = false;
+    if (closing_) do_close();
+    return;
+  }
+  writing_ = true;
+  const Out& o = queue_.front();
+  std::array<asio::const_buffer, 2> bufs{asio::buffer(*o.body), asio::buffer(o.tail, o.tail_len)};
+  ws_.async_write(bufs, [self = shared_from_this()](beast::error_code ec, size_t) { self->on_write(ec); });
+}
+
+void WsSession::on_write(beast::error_code ec) {
+  if (!queue_.empty()) {
+    queued_bytes_ -= queue_.front().body->size() + queue_.front().tail_len;
+    queue_.pop_front();
+  }
+  if (ec) {
+    queue_.clear();
+    queued_bytes_ = 0;
+    writing_ = false;
+    beast::get_lowest_layer(ws_).socket().close(ec);  // the read fails next, which finishes
+    return;
+  }
+  do_write();
+}
+
+void WsSession::close(uint16_t code, std::string_view reason) {
+  if (closing_ || finished_) return;
+  closing_ = true;
+  close_code_ = code;
+  close_reason_ = std::string(reason);
+  if (!writing_) do_close();
+}
+
+void WsSession::do_close() {
+  if (close_sent_ || finished_) return;
+  close_sent_ = true;
+  websocket::close_reason cr(close_code_);
+  cr.reason = close_reason_;
+  ws_.async_close(cr, [self = shared_from_this()](beast::error_code) {
+    // The pending read completes with `closed` (or the timeout) and finishes the session.
+  });
+}
+
+void WsSession::finish() {
+  if (finished_) return;
+  finished_ = true;
+  shard_.hub->disconnect(*this);
+  shard_.sessions.erase(this);
+  beast::error_code ignored;
+  beast::get_lowest_layer(ws_).socket().close(ignored);
+  if (shard_.stopping && shard_.sessions.empty()) shard_.ioc.stop();
+}
+
+void WsSession::tick(Clock::time_point now) {
+  if (closing_ || finished_) return;
+  if (!authenticated()) {
+    if (now >= hello_deadline_) close(proto::close_code::unauthorized, "no hello in time");
+    return;
+  }
+  const auto hb = std::chrono::seconds(shard_.cfg->heartbeat_s);
+  if (now - last_rx_ >= 2 * hb) {
+    close(proto::close_code::heartbeat_timeout, "heartbeat timeout");
+    return;
+  }
+  if (!ping_in_flight_ && now - last_ping_ >= hb) {
+    ping_in_flight_ = true;
+    last_ping_ = now;
+    ws_.async_ping({}, [self = shared_from_this()](beast::error_code ec) {
+      if (ec) self->ping_in_flight_ = false;
+    });
+  }
+}
+
+void WsSession::shutdown(std::string_view reason) {
+  if (closing_ || finished_) return;
+  send(proto::going_away(reason));
+  close(websocket::close_code::going_away, reason);
+}
+
+}  // namespace sb::service

@@ -1,0 +1,81 @@
+// service/ws_session.h — a protocol v1 session over a WebSocket.
+//
+// Owns the WebSocket stream handed over by HttpSession after the upgrade
+// request was read. Reads one frame at a time into a flat buffer that keeps
+// simdjson's padding, parses it in place, and hands it to the Hub. Writes are
+// queued and sent one after another; the queue is bounded in bytes (a reader
+// too slow to keep up is disconnected rather than growing server memory).
+// Deadlines (hello, heartbeat) are checked by the shard's sweep timer, so an
+// idle connection costs no timer of its own.
+#pragma once
+
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/websocket/stream.hpp>
+#include <chrono>
+#include <deque>
+#include <memory>
+
+#include "service/session.h"
+#include "service/shard.h"
+
+namespace sb::service {
+
+class WsSession final : public Session, public std::enable_shared_from_this<WsSession> {
+ public:
+  using Clock = std::chrono::steady_clock;
+
+  WsSession(Shard& shard, boost::beast::tcp_stream&& stream, std::string remote, std::string query_token);
+  ~WsSession() override;
+
+  // Completes the upgrade for `req` and starts reading.
+  void run(boost::beast::http::request<boost::beast::http::string_body> req);
+
+  void deliver(const routing::Body& body) override;
+  void close(uint16_t code, std::string_view reason) override;
+
+  // Called by the shard's sweep: enforces the hello and heartbeat deadlines.
+  void tick(Clock::time_point now);
+  // Server shutdown: going-away, then close 1001.
+  void shutdown(std::string_view reason);
+
+ private:
+  struct Out {
+    routing::Body body;
+    char tail[32];
+    uint8_t tail_len;
+  };
+
+  void on_accept(boost::beast::error_code ec);
+  void do_read();
+  void on_read(boost::beast::error_code ec, size_t bytes);
+  void on_frame();
+  void do_write();
+  void on_write(boost::beast::error_code ec);
+  void do_close();
+  void finish();
+
+  Shard& shard_;
+  boost::beast::websocket::stream<boost::beast::tcp_stream> ws_;
+  boost::beast::flat_buffer buffer_;
+  std::deque<Out> queue_;
+  size_t queued_bytes_ = 0;
+  uint64_t seq_ = 0;
+  bool writing_ = false;
+  bool closing_ = false;       // no more input is processed, queue drains then close
+  bool close_sent_ = false;
+  bool finished_ = false;
+  bool ping_in_flight_ = false;
+  uint16_t close_code_ = 0;
+  std::string close_reason_;
+  Clock::time_point hello_deadline_;
+  Clock::time_point last_rx_;
+  Clock::time_point last_ping_;
+};
+
+// Outbound queue limit per connection (bytes). Past it the reader is too slow.
+inline constexpr size_t kMaxQueuedBytes = 4 * 1024 * 1024;
+
+}  // namespace sb::service
