@@ -1,0 +1,581 @@
+// Switchboard client SDK — protocol v1. One ES module, no build step, no dependencies.
+// Works in browsers and in Node (pass `WebSocket` from the `ws` package, or use Node ≥ 22's global).
+// Reference and examples: docs/sdk.md
+
+/**
+ * @typedef {Object} PeerInfo
+ * @property {string} peer      Opaque id of the remote connection (changes when it reconnects).
+ * @property {string} user      The token's `sub`.
+ * @property {string} [name]    Display name from the token, if any.
+ * @property {Object} metadata  Whatever the peer passed to join/update.
+ */
+
+/**
+ * @typedef {Object} Welcome
+ * @property {string} session
+ * @property {string} peer
+ * @property {string} user
+ * @property {string} [name]
+ * @property {number} heartbeat_s
+ * @property {RTCIceServer[]} ice_servers
+ */
+
+/**
+ * @typedef {Object} RelayFrame  What `offer`, `answer`, `ice-candidate` and `message` events carry.
+ * @property {string} type
+ * @property {string} room
+ * @property {string} from  Sender's peer id (stamped by the server).
+ * @property {*} data
+ */
+
+/**
+ * @typedef {'idle'|'connecting'|'open'|'reconnecting'|'closed'} ConnectionState
+ */
+
+/**
+ * @typedef {Object} SwitchboardOptions
+ * @property {string} [url]  WebSocket URL. Default in a browser: same origin, path `/ws`.
+ * @property {string} [token]  A JWT.
+ * @property {() => (string|Promise<string>)} [getToken]  Called before every (re)connect; lets you refresh tokens.
+ * @property {boolean} [reconnect=true]  Reconnect automatically after an unexpected close.
+ * @property {number} [minBackoffMs=500]
+ * @property {number} [maxBackoffMs=15000]
+ * @property {number} [requestTimeoutMs=10000]  How long join/leave/update/request wait for their reply.
+ * @property {typeof WebSocket} [WebSocket]  WebSocket implementation (e.g. `ws` in Node).
+ */
+
+/** An error reply from the server (`code` is the protocol error code) or a local failure. */
+export class SwitchboardError extends Error {
+  /** @param {string} code @param {string} [message] */
+  constructor(code, message) {
+    super(message || code);
+    this.name = 'SwitchboardError';
+    /** `bad-request`, `forbidden`, `not-in-room`, ..., or locally: `timeout`, `disconnected`, `not-connected`. */
+    this.code = code;
+  }
+}
+
+/** EventTarget with `on()` sugar: `obj.on('peer-joined', (detail) => ...)` returns an unsubscribe function. */
+class Emitter extends EventTarget {
+  /** @param {string} type @param {(detail: any) => void} fn @returns {() => void} */
+  on(type, fn) {
+    const h = (/** @type {CustomEvent} */ e) => fn(e.detail);
+    this.addEventListener(type, h);
+    return () => this.removeEventListener(type, h);
+  }
+  /** @protected @param {string} type @param {any} detail */
+  emit(type, detail) {
+    this.dispatchEvent(new CustomEvent(type, { detail }));
+  }
+}
+
+const RELAY_TYPES = ['offer', 'answer', 'ice-candidate', 'message'];
+const PASS_THROUGH = ['message', 'offer', 'answer', 'ice-candidate', 'going-away'];
+
+/**
+ * A protocol v1 client.
+ *
+ * Events (listen with `addEventListener(type, e => e.detail)` or `on(type, detail => ...)`):
+ * - `state` `{state, previous}` — connection state changed (see {@link ConnectionState}).
+ * - `welcome` {@link Welcome} — after every successful hello (first connect and each reconnect).
+ * - `peer-joined`, `peer-updated` `{room, peer, user, name?, metadata}`; `peer-left` `{room, peer, reason}`
+ *   (reason `left`, `disconnected`, or `gone` when a peer vanished while we were reconnecting).
+ * - `message`, `offer`, `answer`, `ice-candidate` {@link RelayFrame}.
+ * - `rejoined` `{room, peers}` — a room was joined again after a reconnect (our own peer id changed).
+ * - `going-away` `{reason}` — the server is shutting down; we will reconnect with backoff.
+ * - `error` `{code, message, room?}` — a server error no request was waiting for, or a failed re-join.
+ */
+export class Switchboard extends Emitter {
+  /** @param {SwitchboardOptions} [options] */
+  constructor(options = {}) {
+    super();
+    this.options = { reconnect: true, minBackoffMs: 500, maxBackoffMs: 15000, requestTimeoutMs: 10000, ...options };
+    const loc = globalThis.location;
+    /** @type {string} */
+    this.url = options.url || (loc ? `${loc.protocol === 'https:' ? 'wss' : 'ws'}://${loc.host}/ws` : '');
+    /** @type {ConnectionState} */
+    this.state = 'idle';
+    /** @type {Welcome|null} The latest welcome. */
+    this.welcome = null;
+    /** @type {Map<string, {metadata: Object, peers: Map<string, PeerInfo>}>} Rooms we are in, with their other peers. */
+    this.rooms = new Map();
+    /** @type {WebSocket|null} */
+    this.ws = null;
+    this._pending = new Map();
+    this._nextId = 1;
+    this._attempt = 0;
+    this._timers = { heartbeat: 0, retry: 0 };
+  }
+
+  /** Our peer id in the current session (changes on reconnect). */
+  get peerId() { return this.welcome ? this.welcome.peer : null; }
+
+  /**
+   * Opens the connection and says hello. Resolves with the welcome; rejects if the first attempt fails.
+   * Afterwards the client stays connected (reconnecting as needed) until {@link close}.
+   * @returns {Promise<Welcome>}
+   */
+  connect() {
+    if (this.state === 'open') return Promise.resolve(/** @type {Welcome} */ (this.welcome));
+    this._closedByUser = false;
+    return this._open();
+  }
+
+  /** Closes the connection for good (no reconnect) and forgets the rooms. */
+  close() {
+    this._closedByUser = true;
+    clearTimeout(this._timers.retry);
+    this._teardown(1000, 'client closed');
+    this.rooms.clear();
+    this.welcome = null;
+    this._setState('closed');
+  }
+
+  /**
+   * Joins a room. Resolves with `{room, peers}` (the OTHER peers already there).
+   * @param {string} room @param {Object} [metadata]
+   * @returns {Promise<{room: string, peers: PeerInfo[]}>}
+   */
+  async join(room, metadata = {}) {
+    const reply = await this.request({ type: 'join', room, metadata });
+    this._trackRoom(room, metadata, reply.peers);
+    return reply;
+  }
+
+  /** @param {string} room @returns {Promise<void>} */
+  async leave(room) {
+    this.rooms.delete(room); // forget first, so a reconnect meanwhile won't re-join it
+    await this.request({ type: 'leave', room });
+  }
+
+  /** Replaces our metadata in a room; others get `peer-updated`. @param {string} room @param {Object} metadata */
+  async update(room, metadata) {
+    await this.request({ type: 'update', room, metadata });
+    const r = this.rooms.get(room);
+    if (r) r.metadata = metadata;
+  }
+
+  /**
+   * Sends a relay frame without waiting (no `id`, so no ack). Returns false when not connected.
+   * @param {'offer'|'answer'|'ice-candidate'|'message'} type @param {string} room
+   * @param {*} data  Any JSON value. @param {string} [to]  Peer id; omit for a room-wide `message`.
+   */
+  send(type, room, data, to) {
+    if (!RELAY_TYPES.includes(type)) throw new TypeError(`not a relay type: ${type}`);
+    return this._write(to === undefined ? { type, room, data } : { type, room, to, data });
+  }
+  /** @param {string} room @param {string} to @param {RTCSessionDescriptionInit} sdp */
+  sendOffer(room, to, sdp) { return this.send('offer', room, sdp, to); }
+  /** @param {string} room @param {string} to @param {RTCSessionDescriptionInit} sdp */
+  sendAnswer(room, to, sdp) { return this.send('answer', room, sdp, to); }
+  /** @param {string} room @param {string} to @param {RTCIceCandidateInit|null} candidate */
+  sendCandidate(room, to, candidate) { return this.send('ice-candidate', room, candidate, to); }
+  /** @param {string} room @param {*} data @param {string} [to]  Omit `to` to reach everyone else in the room. */
+  sendMessage(room, data, to) { return this.send('message', room, data, to); }
+
+  /**
+   * Sends any client frame with a fresh `id` and resolves with the reply carrying that id
+   * (e.g. `request({type: 'message', room, data})` resolves on the server's `ack`).
+   * Rejects with a {@link SwitchboardError} on an `error` reply, a timeout, or a disconnect.
+   * @param {Object} frame @returns {Promise<any>}
+   */
+  request(frame) {
+    if (this.state !== 'open') return Promise.reject(new SwitchboardError('not-connected', 'not connected'));
+    const id = this._nextId++;
+    return this._call({ ...frame, id });
+  }
+
+  /** Round trip to the server. @returns {Promise<void>} */
+  async ping() { await this.request({ type: 'ping' }); }
+
+  /** The other peers in a room we are in. @param {string} room @returns {PeerInfo[]} */
+  peers(room) {
+    const r = this.rooms.get(room);
+    return r ? [...r.peers.values()] : [];
+  }
+
+  // ---- internals ---------------------------------------------------------------------------------
+
+  /** @param {Object & {id: number}} frame */
+  _call(frame, timeoutMs = this.options.requestTimeoutMs) {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this._pending.delete(frame.id);
+        reject(new SwitchboardError('timeout', `no reply to ${frame.type}`));
+      }, timeoutMs);
+      this._pending.set(frame.id, { resolve, reject, timer });
+      if (!this._write(frame)) this._settle(frame.id, new SwitchboardError('not-connected', 'not connected'));
+    });
+  }
+
+  _settle(id, err, value) {
+    const p = this._pending.get(id);
+    if (!p) return false;
+    this._pending.delete(id);
+    clearTimeout(p.timer);
+    err ? p.reject(err) : p.resolve(value);
+    return true;
+  }
+
+  _write(frame) {
+    const ws = this.ws;
+    if (!ws || ws.readyState !== 1) return false;
+    ws.send(JSON.stringify(frame));
+    return true;
+  }
+
+  /** @param {ConnectionState} state */
+  _setState(state) {
+    if (state === this.state) return;
+    const previous = this.state;
+    this.state = state;
+    this.emit('state', { state, previous });
+  }
+
+  /** One connection attempt: socket, hello, welcome, re-join. */
+  async _open() {
+    const reconnecting = this.welcome !== null;
+    this._setState(reconnecting ? 'reconnecting' : 'connecting');
+    let token = this.options.token;
+    try {
+      if (this.options.getToken) token = await this.options.getToken();
+    } catch (err) {
+      this._onClose(null, 0, 'getToken failed'); // counts as a failed attempt: retry later, or give up if first
+      throw err;
+    }
+    if (this._closedByUser) throw new SwitchboardError('disconnected', 'closed');
+    const WS = this.options.WebSocket || globalThis.WebSocket;
+    if (!WS) throw new Error('no WebSocket implementation: pass options.WebSocket');
+    const ws = new WS(this.url);
+    this.ws = ws;
+    const welcome = await new Promise((resolve, reject) => {
+      let helloId = 0;
+      ws.onopen = () => {
+        helloId = this._nextId++;
+        this._call({ type: 'hello', id: helloId, token }).then(resolve, reject);
+      };
+      ws.onmessage = (e) => this._onFrame(typeof e.data === 'string' ? e.data : String(e.data));
+      ws.onerror = () => {}; // a close always follows
+      ws.onclose = (e) => {
+        this._onClose(ws, e.code, e.reason);
+        reject(new SwitchboardError(e.code === 4401 ? 'unauthorized' : 'disconnected', `closed (${e.code})`));
+      };
+    });
+    this.welcome = welcome;
+    this._attempt = 0;
+    this._startHeartbeat(welcome.heartbeat_s);
+    this._setState('open');
+    this.emit('welcome', welcome);
+    if (reconnecting) await this._rejoin();
+    return welcome;
+  }
+
+  /** After a reconnect: join every room again with its metadata and reconcile the peer lists. */
+  async _rejoin() {
+    for (const [room, r] of [...this.rooms]) {
+      let reply;
+      try {
+        reply = await this.request({ type: 'join', room, metadata: r.metadata });
+      } catch (err) {
+        if (this.state !== 'open') return; // dropped again; the next reconnect retries
+        this.rooms.delete(room);
+        for (const peer of r.peers.keys()) this.emit('peer-left', { room, peer, reason: 'gone' });
+        this.emit('error', { code: err.code, message: `could not re-join ${room}: ${err.message}`, room });
+        continue;
+      }
+      const before = r.peers;
+      this._trackRoom(room, r.metadata, reply.peers);
+      const now = /** @type {Map<string, PeerInfo>} */ (this.rooms.get(room)?.peers);
+      for (const peer of before.keys()) if (!now.has(peer)) this.emit('peer-left', { room, peer, reason: 'gone' });
+      for (const p of now.values()) if (!before.has(p.peer)) this.emit('peer-joined', { room, ...p });
+      this.emit('rejoined', { room, peers: reply.peers });
+    }
+  }
+
+  _trackRoom(room, metadata, peers) {
+    this.rooms.set(room, { metadata, peers: new Map(peers.map((/** @type {PeerInfo} */ p) => [p.peer, p])) });
+  }
+
+  _onFrame(text) {
+    let f;
+    try { f = JSON.parse(text); } catch { return; }
+    this._lastRx = Date.now();
+    if (f.id !== undefined && f.id !== null) {
+      const err = f.type === 'error' ? Object.assign(new SwitchboardError(f.code, f.message), { frame: f }) : null;
+      if (this._settle(f.id, err, f)) return;
+    }
+    const room = this.rooms.get(f.room);
+    switch (f.type) {
+      case 'peer-joined':
+      case 'peer-updated': {
+        if (!room) return;
+        const { type, seq, ...info } = f;
+        room.peers.set(f.peer, info);
+        this.emit(f.type, info);
+        return;
+      }
+      case 'peer-left':
+        if (room) room.peers.delete(f.peer);
+        this.emit('peer-left', { room: f.room, peer: f.peer, reason: f.reason });
+        return;
+      case 'error':
+        this.emit('error', { code: f.code, message: f.message });
+        return;
+      case 'pong':
+        return;
+      default:
+        if (PASS_THROUGH.includes(f.type)) this.emit(f.type, f);
+    }
+  }
+
+  /** Sends `ping` every heartbeat; if a whole period passes with nothing back, the socket is dead. */
+  _startHeartbeat(seconds) {
+    clearInterval(this._timers.heartbeat);
+    const ms = Math.max(1, seconds || 20) * 1000;
+    let sentAt = 0;
+    this._timers.heartbeat = setInterval(() => {
+      if (sentAt && (this._lastRx || 0) < sentAt) {
+        this._teardown(4000, 'heartbeat lost');
+        this._onClose(this.ws, 4000, 'heartbeat lost');
+        return;
+      }
+      sentAt = Date.now();
+      this._write({ type: 'ping' });
+    }, ms);
+  }
+
+  _teardown(code, reason) {
+    clearInterval(this._timers.heartbeat);
+    const ws = this.ws;
+    if (!ws) return;
+    ws.onopen = ws.onmessage = ws.onclose = null;
+    try { ws.close(code, reason); } catch { /* already closing */ }
+    this.ws = null;
+  }
+
+  _onClose(ws, code, reason) {
+    if (ws !== this.ws && this.ws !== null) return; // an old socket
+    this._teardown(1000, '');
+    for (const id of [...this._pending.keys()]) this._settle(id, new SwitchboardError('disconnected', `connection closed (${code})`));
+    if (this._closedByUser) return;
+    // A static token that the server refused will be refused again; everything else is worth retrying.
+    const fatal = code === 4401 && !this.options.getToken;
+    if (!this.options.reconnect || fatal || !this.welcome) {
+      this._setState('closed');
+      if (fatal) this.emit('error', { code: 'unauthorized', message: reason || 'token refused' });
+      return;
+    }
+    this._setState('reconnecting');
+    const base = Math.min(this.options.maxBackoffMs, this.options.minBackoffMs * 2 ** this._attempt++);
+    const delay = base / 2 + Math.random() * base / 2; // "equal jitter"
+    clearTimeout(this._timers.retry);
+    this._timers.retry = setTimeout(() => {
+      this._open().catch(() => { /* _onClose already scheduled the next attempt */ });
+    }, delay);
+  }
+}
+
+/**
+ * @typedef {Object} CallOptions
+ * @property {MediaStream|null} [localStream]  Sent to every peer. Can be changed later with {@link Call#setLocalStream}.
+ * @property {RTCConfiguration} [rtcConfig]  Defaults to `{iceServers: welcome.ice_servers}`.
+ */
+
+/**
+ * @typedef {Object} RemotePeer
+ * @property {string} peer
+ * @property {RTCPeerConnection} pc
+ * @property {boolean} polite
+ * @property {Map<string, MediaStream>} streams
+ */
+
+/**
+ * A mesh call in one room: one RTCPeerConnection per remote peer, "perfect negotiation"
+ * (the peer with the smaller id is polite), trickle ICE, ICE restart when a connection fails,
+ * and recovery after the signaling socket reconnects.
+ *
+ * Who offers: the peer that joins (or re-joins) creates a connection to each peer already there;
+ * the others create theirs when the offer arrives. Any later renegotiation (tracks, ICE restart)
+ * may start on either side; collisions are resolved by the polite peer rolling back.
+ *
+ * Events (`on(type, detail => ...)` or `addEventListener`):
+ * - `peer` `{peer, pc}` — a connection to a remote peer was created.
+ * - `stream-added` `{peer, stream}` / `stream-removed` `{peer, stream}`
+ * - `connection-state` `{peer, state}` — an RTCPeerConnection's `connectionState` changed.
+ * - `peer-closed` `{peer, reason}` — the connection to a peer was torn down.
+ * - `error` `{peer, error}` — a negotiation step failed.
+ */
+export class Call extends Emitter {
+  /** @param {Switchboard} client @param {string} room @param {CallOptions} [options] */
+  constructor(client, room, options = {}) {
+    super();
+    this.client = client;
+    this.room = room;
+    this.localStream = options.localStream || null;
+    this.rtcConfig = options.rtcConfig;
+    /** @type {Map<string, RemotePeer & Record<string, any>>} */
+    this.peers = new Map();
+    this._off = [];
+  }
+
+  /**
+   * Joins the room and connects to everyone in it.
+   * @param {Object} [metadata] @returns {Promise<{room: string, peers: PeerInfo[]}>}
+   */
+  async join(metadata = {}) {
+    const c = this.client, mine = (/** @type {any} */ f) => f.room === this.room;
+    this._off.push(
+      c.on('offer', (f) => mine(f) && this._signal(f.from, { description: f.data })),
+      c.on('answer', (f) => mine(f) && this._signal(f.from, { description: f.data })),
+      c.on('ice-candidate', (f) => mine(f) && this._signal(f.from, { candidate: f.data })),
+      c.on('peer-left', (f) => mine(f) && this._close(f.peer, f.reason)),
+      // After a reconnect our peer id is new: the others dropped our old connections, so start over.
+      c.on('rejoined', (f) => { if (mine(f)) { this._closeAll('reconnected'); this._connectTo(f.peers); } }),
+    );
+    try {
+      const joined = await c.join(this.room, metadata);
+      this._connectTo(joined.peers);
+      return joined;
+    } catch (err) {
+      this._unsubscribe();
+      throw err;
+    }
+  }
+
+  /** Hangs up every connection and leaves the room. */
+  async leave() {
+    this._unsubscribe();
+    this._closeAll('left');
+    if (this.client.rooms.has(this.room)) await this.client.leave(this.room).catch(() => {});
+  }
+
+  /** Sends a different local stream (or none) to every peer; renegotiates only if needed. @param {MediaStream|null} stream */
+  setLocalStream(stream) {
+    this.localStream = stream;
+    for (const p of this.peers.values()) this._attachLocal(p.pc, false);
+  }
+
+  /** @param {string} peer @returns {RTCPeerConnection|undefined} */
+  getPeerConnection(peer) { return this.peers.get(peer)?.pc; }
+
+  // ---- internals ---------------------------------------------------------------------------------
+
+  _unsubscribe() { this._off.splice(0).forEach((off) => off()); }
+
+  _connectTo(peers) { for (const p of peers) this._create(p.peer, true); }
+
+  /** @param {string} peer @param {boolean} initiator */
+  _create(peer, initiator) {
+    const old = this.peers.get(peer);
+    if (old) return old;
+    const self = this.client.peerId || '';
+    const pc = new RTCPeerConnection(this.rtcConfig || { iceServers: this.client.welcome?.ice_servers || [] });
+    /** @type {RemotePeer & Record<string, any>} */
+    const p = {
+      peer, pc, polite: self < peer, streams: new Map(),
+      makingOffer: false, ignoreOffer: false, answerPending: false, candidates: [], queue: Promise.resolve(),
+    };
+    this.peers.set(peer, p);
+    const fail = (/** @type {any} */ error) => this.peers.get(peer) === p && this.emit('error', { peer, error });
+
+    pc.onnegotiationneeded = async () => {
+      try {
+        p.makingOffer = true;
+        await pc.setLocalDescription();
+        this.client.sendOffer(this.room, peer, /** @type {RTCSessionDescription} */ (pc.localDescription).toJSON());
+      } catch (err) {
+        fail(err);
+      } finally {
+        p.makingOffer = false;
+      }
+    };
+    pc.onicecandidate = ({ candidate }) => {
+      if (candidate) this.client.sendCandidate(this.room, peer, candidate.toJSON());
+    };
+    pc.onconnectionstatechange = () => {
+      this.emit('connection-state', { peer, state: pc.connectionState });
+      if (pc.connectionState === 'failed') pc.restartIce();
+    };
+    pc.ontrack = ({ track, streams }) => {
+      const stream = streams[0] || new MediaStream([track]);
+      if (!streams[0]) p.streams.set(track.id, stream);
+      else if (p.streams.has(stream.id)) return;
+      else p.streams.set(stream.id, stream);
+      stream.addEventListener('removetrack', () => {
+        if (stream.getTracks().length === 0 && p.streams.delete(stream.id)) this.emit('stream-removed', { peer, stream });
+      });
+      this.emit('stream-added', { peer, stream });
+    };
+    this._attachLocal(pc, initiator);
+    this.emit('peer', { peer, pc });
+    return p;
+  }
+
+  /** Puts our tracks on a connection. An initiator with no camera/mic still asks to receive both. */
+  _attachLocal(pc, initiator) {
+    const stream = this.localStream;
+    for (const kind of ['audio', 'video']) {
+      const track = stream?.getTracks().find((t) => t.kind === kind) || null;
+      const tr = pc.getTransceivers().find((t) => !t.stopped && t.receiver.track.kind === kind);
+      if (tr) {
+        tr.sender.replaceTrack(track);
+        if (track && stream) {
+          tr.sender.setStreams?.(stream);
+          if (tr.direction === 'recvonly') tr.direction = 'sendrecv';
+        }
+      } else if (track && stream) {
+        pc.addTrack(track, stream);
+      } else if (initiator) {
+        pc.addTransceiver(kind, { direction: 'recvonly' });
+      }
+    }
+  }
+
+  /** Incoming offer/answer/candidate, handled in order per peer. */
+  _signal(peer, msg) {
+    if (!this.client.rooms.get(this.room)?.peers.has(peer)) return; // unknown or already gone
+    const p = this.peers.get(peer) || (msg.description?.type === 'offer' || msg.candidate ? this._create(peer, false) : null);
+    if (!p) return;
+    p.queue = p.queue.then(() => this._handle(p, msg)).catch((error) => {
+      if (this.peers.get(peer) === p) this.emit('error', { peer, error });
+    });
+  }
+
+  async _handle(p, { description, candidate }) {
+    const pc = p.pc;
+    if (pc.signalingState === 'closed') return;
+    if (description) {
+      const ready = !p.makingOffer && (pc.signalingState === 'stable' || p.answerPending);
+      const collision = description.type === 'offer' && !ready;
+      p.ignoreOffer = !p.polite && collision;
+      if (p.ignoreOffer) return;
+      p.answerPending = description.type === 'answer';
+      await pc.setRemoteDescription(description); // the polite side rolls back implicitly
+      p.answerPending = false;
+      for (const c of p.candidates.splice(0)) await pc.addIceCandidate(c).catch(() => {});
+      if (description.type === 'offer') {
+        await pc.setLocalDescription();
+        this.client.sendAnswer(this.room, p.peer, /** @type {RTCSessionDescription} */ (pc.localDescription).toJSON());
+      }
+    } else if (candidate) {
+      if (!pc.remoteDescription) { p.candidates.push(candidate); return; }
+      try {
+        await pc.addIceCandidate(candidate);
+      } catch (err) {
+        if (!p.ignoreOffer) throw err;
+      }
+    }
+  }
+
+  _close(peer, reason) {
+    const p = this.peers.get(peer);
+    if (!p) return;
+    this.peers.delete(peer);
+    p.pc.onnegotiationneeded = p.pc.onicecandidate = p.pc.onconnectionstatechange = p.pc.ontrack = null;
+    p.pc.close();
+    for (const stream of p.streams.values()) this.emit('stream-removed', { peer, stream });
+    this.emit('peer-closed', { peer, reason });
+  }
+
+  _closeAll(reason) { for (const peer of [...this.peers.keys()]) this._close(peer, reason); }
+}
