@@ -19,6 +19,7 @@ class Id {
   Id() = default;
   explicit Id(std::string v) : value_(std::move(v)) {}
   explicit Id(std::string_view v) : value_(v) {}
+  explicit Id(const char* v) : value_(v) {}
 
   const std::string& str() const noexcept { return value_; }
   bool empty() const noexcept { return value_.empty(); }

@@ -58,6 +58,7 @@ bool raw_value(od::value v, simdjson::dom::parser& validator, std::string_view& 
   } else {
     raw = trim_right(v.raw_json_token());
   }
+  raw = trim_right(raw);  // raw_json() includes the white space up to the next token
   simdjson::dom::element ignored;
   if (validator.parse(raw.data(), raw.size(), true).get(ignored)) return false;
   out = raw;

@@ -1,0 +1,79 @@
+#include "proto/encode.h"
+
+#include <gtest/gtest.h>
+
+namespace sb::proto {
+namespace {
+
+std::string closed(std::string s, uint64_t seq) {
+  close_frame(s, seq);
+  return s;
+}
+
+TEST(Encode, CloseFrameAddsSeq) {
+  EXPECT_EQ(closed(ack(""), 1), R"({"type":"ack","seq":1})");
+  EXPECT_EQ(closed(ack(R"("x")"), 18446744073709551615ull), R"({"type":"ack","id":"x","seq":18446744073709551615})");
+}
+
+TEST(Encode, Welcome) {
+  Welcome w{"7", SessionId("s1"), PeerId("p1"), UserId("alice"), "Alice \"A\"", 20, "[]"};
+  EXPECT_EQ(closed(welcome(w), 1),
+            R"({"type":"welcome","id":7,"session":"s1","peer":"p1","user":"alice","name":"Alice \"A\"",)"
+            R"("heartbeat_s":20,"ice_servers":[],"seq":1})");
+  w.name = {};
+  w.id = {};
+  EXPECT_EQ(closed(welcome(w), 2),
+            R"({"type":"welcome","session":"s1","peer":"p1","user":"alice","heartbeat_s":20,"ice_servers":[],"seq":2})");
+}
+
+TEST(Encode, JoinedListsOthers) {
+  rtc::Member a{PeerId("pa"), UserId("ua"), "A", R"({"mic":true})", 0};
+  rtc::Member b{PeerId("pb"), UserId("ub"), "", "{}", 1};
+  EXPECT_EQ(closed(joined(R"("j")", RoomId("r"), {&a, &b}), 3),
+            R"({"type":"joined","id":"j","room":"r","peers":[{"peer":"pa","user":"ua","name":"A","metadata":{"mic":true}},)"
+            R"({"peer":"pb","user":"ub","metadata":{}}],"seq":3})");
+  EXPECT_EQ(closed(joined("", RoomId("r"), {}), 1), R"({"type":"joined","room":"r","peers":[],"seq":1})");
+}
+
+TEST(Encode, MetadataThatLooksLikeSeparatorsIsUntouched) {
+  rtc::Member a{PeerId("pa"), UserId("ua"), "", R"({"k":"{,\"x"})", 0};
+  EXPECT_EQ(closed(peer_joined(RoomId("r"), a), 1),
+            R"({"type":"peer-joined","room":"r","peer":"pa","user":"ua","metadata":{"k":"{,\"x"},"seq":1})");
+}
+
+TEST(Encode, PeerEvents) {
+  rtc::Member a{PeerId("pa"), UserId("ua"), "A", "{}", 0};
+  EXPECT_EQ(closed(peer_updated(RoomId("r"), a), 4),
+            R"({"type":"peer-updated","room":"r","peer":"pa","user":"ua","name":"A","metadata":{},"seq":4})");
+  EXPECT_EQ(closed(peer_left(RoomId("r"), PeerId("pa"), "left"), 5),
+            R"({"type":"peer-left","room":"r","peer":"pa","reason":"left","seq":5})");
+}
+
+TEST(Encode, ErrorAndGoingAway) {
+  EXPECT_EQ(closed(error("9", ErrorCode::room_full, "room is full"), 2),
+            R"({"type":"error","id":9,"code":"room-full","message":"room is full","seq":2})");
+  EXPECT_EQ(closed(going_away("shutdown"), 3), R"({"type":"going-away","reason":"shutdown","seq":3})");
+  EXPECT_EQ(closed(pong(""), 1), R"({"type":"pong","seq":1})");
+}
+
+TEST(Encode, RelayCopiesDataVerbatim) {
+  const std::string data = "{ \"sdp\" : \"v=0\\r\\n\" ,\"type\":\"offer\"}";
+  EXPECT_EQ(closed(relay(MsgType::ice_candidate, RoomId("r"), PeerId("pa"), data), 8),
+            R"({"type":"ice-candidate","room":"r","from":"pa","data":)" + data + R"(,"seq":8})");
+}
+
+TEST(Encode, ErrorCodeNamesAreTheDocumentedOnes) {
+  EXPECT_EQ(to_string(ErrorCode::bad_request), "bad-request");
+  EXPECT_EQ(to_string(ErrorCode::unauthorized), "unauthorized");
+  EXPECT_EQ(to_string(ErrorCode::forbidden), "forbidden");
+  EXPECT_EQ(to_string(ErrorCode::not_in_room), "not-in-room");
+  EXPECT_EQ(to_string(ErrorCode::already_joined), "already-joined");
+  EXPECT_EQ(to_string(ErrorCode::peer_not_found), "peer-not-found");
+  EXPECT_EQ(to_string(ErrorCode::room_full), "room-full");
+  EXPECT_EQ(to_string(ErrorCode::too_large), "too-large");
+  EXPECT_EQ(to_string(ErrorCode::rate_limited), "rate-limited");
+  EXPECT_EQ(to_string(ErrorCode::internal), "internal");
+}
+
+}  // namespace
+}  // namespace sb::proto
