@@ -74,8 +74,11 @@ class JwtVerifier {
   JwtVerifier& operator=(const JwtVerifier&) = delete;
 
   // Verifies `token` at time `now` (unix seconds). Cost: one base64 decode and
-  // JSON parse of header and payload, one signature check (HMAC: ~1 µs; RSA-2048
-  // verify: ~30 µs; ECDSA P-256 verify: ~60 µs).
+  // JSON parse of header and payload, one signature check. Measured: HS256
+  // ~5 µs; RS256 (2048) ~0.32 ms and ES256 ~0.4 ms, most of it libjwt 1.x
+  // re-reading the PEM on every call (it takes no parsed key). Once per
+  // connection, so ~3,000 RS/ES connects/s per core; verifying RS/ES with
+  // OpenSSL keys parsed once would remove the PEM cost.
   VerifyResult verify(std::string_view token, int64_t now) const;
 
   bool has_keys() const;
