@@ -252,7 +252,11 @@ export class Switchboard extends Emitter {
       let helloId = 0;
       ws.onopen = () => {
         helloId = this._nextId++;
-        this._call({ type: 'hello', id: helloId, token }).then(resolve, reject);
+        this._call({ type: 'hello', id: helloId, token }).then(resolve, (err) => {
+          // Refused (the server closes too): settle now, so state is final when connect() rejects.
+          this._onClose(ws, err.code === 'unauthorized' ? 4401 : 4400, err.message);
+          reject(err);
+        });
       };
       ws.onmessage = (e) => this._onFrame(typeof e.data === 'string' ? e.data : String(e.data));
       ws.onerror = () => {}; // a close always follows
