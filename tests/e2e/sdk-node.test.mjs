@@ -1,0 +1,159 @@
+// The SDK (web/sdk/switchboard.js) driven from Node against the real server: replies matched by id,
+// errors carrying the protocol code, relays, the heartbeat, reconnect + re-join with metadata
+// (and a token fetched again), and going-away on shutdown. No browser needed.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { WebSocket } from 'ws';
+import { Switchboard, SwitchboardError } from '../../web/sdk/switchboard.js';
+import { startServer, startProxy } from './lib/env.mjs';
+
+/** Resolves with the detail of the next `type` event on `emitter` matching `pred`. */
+function next(emitter, type, pred = () => true, timeout = 10000) {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => { off(); reject(new Error(`no ${type} event within ${timeout} ms`)); }, timeout);
+    const off = emitter.on(type, (d) => { if (pred(d)) { clearTimeout(timer); off(); resolve(d); } });
+  });
+}
+
+/** `ws` answers WebSocket pings by itself; this one does not, like a frozen tab would not. */
+class NoAutoPong extends WebSocket {
+  constructor(url, protocols) { super(url, protocols, { autoPong: false }); }
+}
+
+test('SDK in Node against the server', { timeout: 60000 }, async (t) => {
+  const server = await startServer(t, { args: ['--heartbeat-s', '1'] });
+  const wsUrl = `${server.origin.replace(/^http/, 'ws')}/ws`;
+  const devToken = async (name) => (await (await fetch(`${server.origin}/v1/dev-token?name=${name}`)).json()).token;
+  const cleanups = [];
+  const clients = [];
+  t.after(async () => {
+    for (const c of clients) c.close();
+    for (const fn of cleanups) await fn();
+  });
+  const client = (opts) => {
+    const c = new Switchboard({ url: wsUrl, WebSocket: NoAutoPong, ...opts });
+    clients.push(c);
+    return c;
+  };
+  const room = 'sdk-room';
+  const a = client({ token: await devToken('Ann') });
+  const b = client({ token: await devToken('Ben') });
+
+  await t.test('connect and join; replies matched by id; errors reject with their code', async () => {
+    const welcome = await a.connect();
+    assert.equal(a.state, 'open');
+    assert.equal(welcome.heartbeat_s, 1);
+    assert.equal(welcome.name, 'Ann');
+    assert.equal(a.peerId, welcome.peer);
+    assert.deepEqual((await a.join(room, { name: 'Ann' })).peers, []);
+
+    await b.connect();
+    const joinedEvent = next(a, 'peer-joined');
+    const joined = await b.join(room, { name: 'Ben', role: 'x' });
+    assert.deepEqual(joined.peers.map((p) => [p.peer, p.metadata.name]), [[a.peerId, 'Ann']]);
+    const pj = await joinedEvent;
+    assert.equal(pj.peer, b.peerId);
+    assert.deepEqual(pj.metadata, { name: 'Ben', role: 'x' });
+    assert.deepEqual(a.peers(room).map((p) => p.peer), [b.peerId]);
+
+    const code = (c) => (err) => err instanceof SwitchboardError && err.code === c;
+    await assert.rejects(a.join(room), code('already-joined'));
+    await assert.rejects(a.join('no spaces allowed'), code('bad-request'));
+    await assert.rejects(a.leave('never-joined'), code('not-in-room'));
+    await assert.rejects(a.request({ type: 'message', room, to: 'nobody', data: 1 }), code('peer-not-found'));
+    // Concurrent requests each get their own reply.
+    const [p1, p2, p3] = await Promise.all([a.ping(), a.request({ type: 'ping' }), a.request({ type: 'ping' })]);
+    assert.equal(p1, undefined);
+    assert.notEqual(p2.id, p3.id);
+    assert.equal(a.state, 'open');
+  });
+
+  await t.test('relays and metadata updates', async () => {
+    const msg = next(a, 'message');
+    assert.equal(b.sendMessage(room, { text: 'hi', name: 'Ben' }), true);
+    const { seq, ...m } = await msg;
+    assert.ok(Number.isInteger(seq));
+    assert.deepEqual(m, { type: 'message', room, from: b.peerId, data: { text: 'hi', name: 'Ben' } });
+
+    const offer = next(a, 'offer');
+    b.sendOffer(room, a.peerId, { type: 'offer', sdp: 'v=0' });
+    assert.deepEqual((await offer).data, { type: 'offer', sdp: 'v=0' });
+    const cand = next(b, 'ice-candidate');
+    a.sendCandidate(room, b.peerId, { candidate: 'candidate:1 1 udp 1 127.0.0.1 9 typ host', sdpMid: '0' });
+    assert.equal((await cand).from, a.peerId);
+
+    const ack = await b.request({ type: 'message', room, to: a.peerId, data: [1, 2] });
+    assert.equal(ack.type, 'ack');
+
+    const updated = next(b, 'peer-updated');
+    await a.update(room, { name: 'Ann', muted: true });
+    assert.deepEqual((await updated).metadata, { name: 'Ann', muted: true });
+    assert.deepEqual(b.peers(room)[0].metadata, { name: 'Ann', muted: true });
+  });
+
+  await t.test('heartbeat: the SDK keeps a connection alive that never answers WebSocket pings', async () => {
+    // Control: a bare socket that does not pong is closed after 2 x heartbeat (4408)...
+    const raw = new NoAutoPong(wsUrl);
+    raw.on('open', async () => raw.send(JSON.stringify({ type: 'hello', token: await devToken('Raw') })));
+    const closeCode = await new Promise((resolve) => raw.on('close', resolve));
+    assert.equal(closeCode, 4408);
+    // ...while the SDK clients (same socket class) stayed open all along, thanks to their `ping` frames.
+    assert.equal(a.state, 'open');
+    assert.equal(b.state, 'open');
+    assert.equal((await a.request({ type: 'ping' })).type, 'pong');
+  });
+
+  await t.test('reconnect: new token fetched, re-hello, re-join with metadata, vanished peers reported', async () => {
+    const proxy = await startProxy(new URL(server.origin).host, { cleanups });
+    let tokens = 0;
+    const c = client({
+      url: `${proxy.origin.replace(/^http/, 'ws')}/ws`,
+      getToken: async () => { tokens++; return devToken('Cid'); },
+      minBackoffMs: 200,
+    });
+    await c.connect();
+    await c.join(room, { name: 'Cid', n: 1 });
+    const oldPeer = c.peerId;
+    assert.equal(c.peers(room).length, 2);
+
+    const states = [];
+    c.on('state', ({ state }) => states.push(state));
+    const aSawLeft = next(a, 'peer-left', (d) => d.peer === oldPeer);
+    const aSawJoin = next(a, 'peer-joined', (d) => d.peer !== oldPeer && d.metadata.name === 'Cid');
+    const gone = next(c, 'peer-left', (d) => d.peer === b.peerId);
+    const rejoined = next(c, 'rejoined');
+    assert.equal(await proxy.cut(), 1);
+    await b.leave(room); // while c is away: c must learn that b is gone when it comes back
+
+    const r = await rejoined;
+    assert.deepEqual(states.slice(0, 2), ['reconnecting', 'open']);
+    assert.equal(tokens, 2);
+    assert.notEqual(c.peerId, oldPeer);
+    assert.deepEqual(r.peers.map((p) => p.peer), [a.peerId]);
+    assert.deepEqual(await gone, { room, peer: b.peerId, reason: 'gone' });
+    assert.equal((await aSawLeft).reason, 'disconnected');
+    assert.deepEqual((await aSawJoin).metadata, { name: 'Cid', n: 1 });
+    assert.deepEqual(c.peers(room).map((p) => p.peer), [a.peerId]);
+    // Works as before.
+    const msg = next(a, 'message');
+    c.sendMessage(room, 'still here');
+    assert.equal((await msg).from, c.peerId);
+  });
+
+  await t.test('a refused token fails connect() with unauthorized and does not retry', async () => {
+    const bad = client({ token: 'not-a-jwt' });
+    await assert.rejects(bad.connect(), (err) => err.code === 'unauthorized');
+    assert.equal(bad.state, 'closed');
+  });
+
+  await t.test('shutdown: going-away, then the client keeps trying to reconnect', async () => {
+    const away = next(a, 'going-away');
+    const reconnecting = next(a, 'state', (d) => d.state === 'reconnecting');
+    const { code } = await server.stop();
+    assert.equal(code, 0);
+    assert.equal((await away).reason, 'shutdown');
+    await reconnecting;
+    a.close();
+    assert.equal(a.state, 'closed');
+  });
+});
