@@ -39,22 +39,22 @@ enum class TokenError {
   unsupported_alg,  // alg none, or any alg other than HS256/RS256/ES256
   no_key,           // no configured key for the token's alg
   bad_signature,
-  expired,          // exp + leeway <= now
-  not_yet_valid,    // nbf - leeway > now
+  expired,        // exp + leeway <= now
+  not_yet_valid,  // nbf - leeway > now
   wrong_issuer,
   wrong_audience,
-  missing_claim,    // exp or sub absent
-  bad_claim,        // a claim of the wrong type (e.g. exp not a number, grants not an object)
+  missing_claim,  // exp or sub absent
+  bad_claim,      // a claim of the wrong type (e.g. exp not a number, grants not an object)
 };
 
 // Stable lower-case names, used in logs and metrics ("expired", "bad-signature", ...).
 const char* to_string(TokenError e);
 
 struct Identity {
-  UserId user;           // `sub`
-  std::string name;      // `name` claim, may be empty
-  Grants grants;         // `grants` claim
-  int64_t expires_at = 0;  // `exp`, unix seconds
+  UserId user;                   // `sub`
+  std::string name;              // `name` claim, may be empty
+  Grants grants;                 // `grants` claim
+  int64_t expires_at = 0;        // `exp`, unix seconds
   std::string room_config_json;  // raw `room_config` claim (JSON object text), empty if absent
 };
 

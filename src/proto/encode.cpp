@@ -28,7 +28,8 @@ void member_fields(std::string& s, const rtc::Member& m) {
   json_append_string(s, m.peer.str());
   field(s, "user", m.user.str());
   if (!m.name.empty()) field(s, "name", m.name);
-  s.append(",\"metadata\":").append(m.metadata.empty() ? std::string_view("{}") : std::string_view(m.metadata));
+  s.append(",\"metadata\":")
+      .append(m.metadata.empty() ? std::string_view("{}") : std::string_view(m.metadata));
 }
 
 }  // namespace
@@ -98,8 +99,12 @@ std::string peer_left(const RoomId& room, const PeerId& peer, std::string_view r
   return s;
 }
 
-std::string ack(std::string_view id) { return open("ack", id); }
-std::string pong(std::string_view id) { return open("pong", id); }
+std::string ack(std::string_view id) {
+  return open("ack", id);
+}
+std::string pong(std::string_view id) {
+  return open("pong", id);
+}
 
 std::string error(std::string_view id, ErrorCode code, std::string_view message) {
   std::string s = open("error", id);

@@ -29,11 +29,11 @@ std::string_view to_string(ErrorCode c);
 
 // WebSocket close codes the server uses.
 namespace close_code {
-inline constexpr uint16_t going_away = 1001;       // shutdown / drain
-inline constexpr uint16_t bad_payload = 1007;      // text frame not UTF-8
-inline constexpr uint16_t too_big = 1009;          // frame over the limit
-inline constexpr uint16_t bad_request = 4400;      // binary frame, or too many bad requests
-inline constexpr uint16_t unauthorized = 4401;     // no valid hello in time, bad or expired token
+inline constexpr uint16_t going_away = 1001;    // shutdown / drain
+inline constexpr uint16_t bad_payload = 1007;   // text frame not UTF-8
+inline constexpr uint16_t too_big = 1009;       // frame over the limit
+inline constexpr uint16_t bad_request = 4400;   // binary frame, or too many bad requests
+inline constexpr uint16_t unauthorized = 4401;  // no valid hello in time, bad or expired token
 inline constexpr uint16_t heartbeat_timeout = 4408;
 }  // namespace close_code
 

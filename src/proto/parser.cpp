@@ -25,7 +25,9 @@ struct Parser::Impl {
 };
 
 Parser::Parser() : impl_(new Impl) {}
-Parser::~Parser() { delete impl_; }
+Parser::~Parser() {
+  delete impl_;
+}
 
 namespace {
 
@@ -75,13 +77,15 @@ bool is_json_integer(std::string_view s) {
   return true;
 }
 
-bool read_string(od::value v, std::string_view& out) { return !v.get_string().get(out); }
+bool read_string(od::value v, std::string_view& out) {
+  return !v.get_string().get(out);
+}
 
 bool type_from_string(std::string_view s, MsgType& t) {
   static constexpr std::pair<std::string_view, MsgType> kTypes[] = {
-      {"offer", MsgType::offer},   {"answer", MsgType::answer}, {"ice-candidate", MsgType::ice_candidate},
-      {"message", MsgType::message}, {"ping", MsgType::ping},   {"hello", MsgType::hello},
-      {"join", MsgType::join},     {"leave", MsgType::leave},   {"update", MsgType::update},
+      {"offer", MsgType::offer},     {"answer", MsgType::answer}, {"ice-candidate", MsgType::ice_candidate},
+      {"message", MsgType::message}, {"ping", MsgType::ping},     {"hello", MsgType::hello},
+      {"join", MsgType::join},       {"leave", MsgType::leave},   {"update", MsgType::update},
   };
   for (const auto& [name, type] : kTypes)
     if (name == s) {
@@ -173,9 +177,11 @@ bool Parser::parse(const char* buf, size_t len, size_t capacity, ClientMessage& 
   };
   switch (out.type) {
     case MsgType::hello:
-    case MsgType::ping: return true;
+    case MsgType::ping:
+      return true;
     case MsgType::join:
-    case MsgType::leave: return need_room();
+    case MsgType::leave:
+      return need_room();
     case MsgType::update:
       if (!need_room()) return false;
       if (out.metadata.empty()) return fail(err, "missing 'metadata'");

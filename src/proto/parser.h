@@ -17,11 +17,11 @@ namespace sb::proto {
 
 struct ClientMessage {
   MsgType type = MsgType::ping;
-  std::string_view id;        // raw JSON text of `id` (a string with its quotes, or an integer); empty if absent
-  std::string_view token;     // hello: unescaped; empty if absent
-  std::string_view room;      // unescaped; validated room name when present
-  std::string_view to;        // unescaped peer id; empty if absent
-  std::string_view data;      // raw JSON text of `data`; empty if absent
+  std::string_view id;     // raw JSON text of `id` (a string with its quotes, or an integer); empty if absent
+  std::string_view token;  // hello: unescaped; empty if absent
+  std::string_view room;   // unescaped; validated room name when present
+  std::string_view to;     // unescaped peer id; empty if absent
+  std::string_view data;   // raw JSON text of `data`; empty if absent
   std::string_view metadata;  // raw JSON text of `metadata` (an object); empty if absent
   bool has_resume = false;    // hello carried a `resume` object (reserved for session resume)
 };

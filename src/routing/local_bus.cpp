@@ -10,7 +10,9 @@ namespace sb::routing {
 namespace {
 thread_local uint32_t t_current_shard = 0;
 
-Body make_body(std::string s) { return std::make_shared<const std::string>(std::move(s)); }
+Body make_body(std::string s) {
+  return std::make_shared<const std::string>(std::move(s));
+}
 }  // namespace
 
 Endpoint* ShardTable::find(const PeerId& id) const {
@@ -53,10 +55,15 @@ int shard_of(const PeerId& id, uint32_t shard_count) {
   return static_cast<uint32_t>(shard) < shard_count ? shard : -1;
 }
 
-void LocalBus::set_current_shard(uint32_t shard) { t_current_shard = shard; }
-uint32_t LocalBus::current_shard() { return t_current_shard; }
+void LocalBus::set_current_shard(uint32_t shard) {
+  t_current_shard = shard;
+}
+uint32_t LocalBus::current_shard() {
+  return t_current_shard;
+}
 
-void LocalBus::to_peer(const PeerId& from, const PeerId& to, const RoomId& room, Body body, std::string ack_id) {
+void LocalBus::to_peer(const PeerId& from, const PeerId& to, const RoomId& room, Body body,
+                       std::string ack_id) {
   const uint32_t origin = current_shard();
   const int target = shard_of(to, shard_count());
   auto reply = [this, origin, from, ack_id = std::move(ack_id)](bool delivered) mutable {
@@ -64,9 +71,9 @@ void LocalBus::to_peer(const PeerId& from, const PeerId& to, const RoomId& room,
     run_on(origin, [this, origin, from, delivered, ack_id = std::move(ack_id)] {
       Endpoint* sender = shards_[origin].table->find(from);
       if (!sender) return;
-      sender->deliver(make_body(delivered ? proto::ack(ack_id)
-                                          : proto::error(ack_id, proto::ErrorCode::peer_not_found,
-                                                         "no such peer in this room")));
+      sender->deliver(make_body(
+          delivered ? proto::ack(ack_id)
+                    : proto::error(ack_id, proto::ErrorCode::peer_not_found, "no such peer in this room")));
     });
   };
   if (target < 0) {
@@ -93,7 +100,8 @@ void LocalBus::to_room(const RoomId& room, const PeerId& except, Body body) {
   const uint32_t here = current_shard();
   for (uint32_t s = 0; s < shard_count(); ++s) {
     if (s == here) continue;
-    boost::asio::post(*shards_[s].ioc, [this, s, room, except, body] { deliver_local(s, room, except, body); });
+    boost::asio::post(*shards_[s].ioc,
+                      [this, s, room, except, body] { deliver_local(s, room, except, body); });
   }
   deliver_local(here, room, except, body);
 }

@@ -48,7 +48,8 @@ class LocalBus final : public Bus {
   };
   explicit LocalBus(std::vector<Shard> shards) : shards_(std::move(shards)) {}
 
-  void to_peer(const PeerId& from, const PeerId& to, const RoomId& room, Body body, std::string ack_id) override;
+  void to_peer(const PeerId& from, const PeerId& to, const RoomId& room, Body body,
+               std::string ack_id) override;
   void to_room(const RoomId& room, const PeerId& except, Body body) override;
   void to_member(uint32_t home, const PeerId& peer, const RoomId& room, Body body) override;
 

@@ -1,9 +1,9 @@
 #include "service/config.h"
 
+#include <toml++/toml.h>
 #include <CLI/CLI.hpp>
 #include <cstdlib>
 #include <iostream>
-#include <toml++/toml.h>
 
 namespace sb::service {
 
@@ -96,25 +96,39 @@ std::optional<Config> load_config(int argc, char** argv, int& exit_code) {
   unsigned threads = 0, heartbeat = 0, hello_timeout = 0;
   size_t max_frame = 0, max_room_peers = 0;
 
-  auto* o_listen = app.add_option("--listen", listen, "Address to listen on, HOST:PORT (default 127.0.0.1:8080; port 0 = any free port) [env SWITCHBOARD_LISTEN]");
-  auto* o_config = app.add_option("--config", config_file, "TOML configuration file [env SWITCHBOARD_CONFIG]");
-  auto* o_secret = app.add_option("--jwt-hs256-secret", secret, "HS256 secret for verifying tokens [env SWITCHBOARD_JWT_HS256_SECRET]");
-  auto* o_keys = app.add_option("--jwt-public-key", keys, "PEM public key (RSA: RS256, EC P-256: ES256); repeatable");
-  auto* o_issuer = app.add_option("--jwt-issuer", issuer, "Required `iss` claim [env SWITCHBOARD_JWT_ISSUER]");
-  auto* o_audience = app.add_option("--jwt-audience", audience, "Required `aud` claim [env SWITCHBOARD_JWT_AUDIENCE]");
-  auto* o_web = app.add_option("--web-root", web_root, "Folder of static files served at / (default: web) [env SWITCHBOARD_WEB_ROOT]");
-  auto* o_logf = app.add_option("--log-format", log_format, "Log format: text or json [env SWITCHBOARD_LOG_FORMAT]")
-                     ->check(CLI::IsMember({"text", "json"}));
-  auto* o_logl = app.add_option("--log-level", log_level, "trace, debug, info, warn, error [env SWITCHBOARD_LOG_LEVEL]")
-                     ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
-  auto* o_dev = app.add_flag("--dev", dev, "Development mode: prints a demo token, serves /v1/dev-token [env SWITCHBOARD_DEV]");
+  auto* o_listen = app.add_option("--listen", listen,
+                                  "Address to listen on, HOST:PORT (default 127.0.0.1:8080; port 0 = any "
+                                  "free port) [env SWITCHBOARD_LISTEN]");
+  auto* o_config =
+      app.add_option("--config", config_file, "TOML configuration file [env SWITCHBOARD_CONFIG]");
+  auto* o_secret = app.add_option("--jwt-hs256-secret", secret,
+                                  "HS256 secret for verifying tokens [env SWITCHBOARD_JWT_HS256_SECRET]");
+  auto* o_keys =
+      app.add_option("--jwt-public-key", keys, "PEM public key (RSA: RS256, EC P-256: ES256); repeatable");
+  auto* o_issuer =
+      app.add_option("--jwt-issuer", issuer, "Required `iss` claim [env SWITCHBOARD_JWT_ISSUER]");
+  auto* o_audience =
+      app.add_option("--jwt-audience", audience, "Required `aud` claim [env SWITCHBOARD_JWT_AUDIENCE]");
+  auto* o_web = app.add_option(
+      "--web-root", web_root, "Folder of static files served at / (default: web) [env SWITCHBOARD_WEB_ROOT]");
+  auto* o_logf =
+      app.add_option("--log-format", log_format, "Log format: text or json [env SWITCHBOARD_LOG_FORMAT]")
+          ->check(CLI::IsMember({"text", "json"}));
+  auto* o_logl =
+      app.add_option("--log-level", log_level, "trace, debug, info, warn, error [env SWITCHBOARD_LOG_LEVEL]")
+          ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
+  auto* o_dev = app.add_flag(
+      "--dev", dev, "Development mode: prints a demo token, serves /v1/dev-token [env SWITCHBOARD_DEV]");
   auto* o_threads = app.add_option("--threads", threads, "Event loops (default 0: one per core)");
-  auto* o_hb = app.add_option("--heartbeat-s", heartbeat, "Heartbeat period in seconds; silent connections close after 2x (default 20)")
+  auto* o_hb = app.add_option("--heartbeat-s", heartbeat,
+                              "Heartbeat period in seconds; silent connections close after 2x (default 20)")
                    ->check(CLI::Range(1u, 3600u));
-  auto* o_hello = app.add_option("--hello-timeout-s", hello_timeout, "Seconds a new connection has to send hello (default 10)")
+  auto* o_hello = app.add_option("--hello-timeout-s", hello_timeout,
+                                 "Seconds a new connection has to send hello (default 10)")
                       ->check(CLI::Range(1u, 3600u));
-  auto* o_frame = app.add_option("--max-frame-bytes", max_frame, "Largest accepted frame in bytes (default 65536)")
-                      ->check(CLI::Range(size_t{256}, size_t{16} << 20));
+  auto* o_frame =
+      app.add_option("--max-frame-bytes", max_frame, "Largest accepted frame in bytes (default 65536)")
+          ->check(CLI::Range(size_t{256}, size_t{16} << 20));
   auto* o_cap = app.add_option("--max-room-peers", max_room_peers, "Peers per room (default 50)")
                     ->check(CLI::Range(size_t{1}, size_t{1000000}));
 
@@ -126,8 +140,10 @@ std::optional<Config> load_config(int argc, char** argv, int& exit_code) {
   }
 
   // 1. file
-  if (o_config->count()) c.config_file = config_file;
-  else if (const char* v = env("SWITCHBOARD_CONFIG")) c.config_file = v;
+  if (o_config->count())
+    c.config_file = config_file;
+  else if (const char* v = env("SWITCHBOARD_CONFIG"))
+    c.config_file = v;
   if (!c.config_file.empty()) {
     try {
       apply_toml(c, c.config_file);

@@ -12,7 +12,8 @@ namespace sb::service {
 namespace fs = std::filesystem;
 
 std::string_view mime_type(std::string_view path) {
-  auto ext = path.substr(std::min(path.size(), path.rfind('.') == std::string_view::npos ? path.size() : path.rfind('.')));
+  auto ext = path.substr(
+      std::min(path.size(), path.rfind('.') == std::string_view::npos ? path.size() : path.rfind('.')));
   if (ext == ".html" || ext == ".htm") return "text/html; charset=utf-8";
   if (ext == ".js" || ext == ".mjs") return "text/javascript; charset=utf-8";
   if (ext == ".css") return "text/css; charset=utf-8";
@@ -39,7 +40,8 @@ Response make(const Request& req, http::status status, std::string body, std::st
   return res;
 }
 
-Response json_error(const Request& req, http::status status, std::string_view code, std::string_view message) {
+Response json_error(const Request& req, http::status status, std::string_view code,
+                    std::string_view message) {
   std::string body = "{\"error\":{\"code\":";
   json_append_string(body, code);
   body += ",\"message\":";
@@ -75,11 +77,12 @@ Response handle_request(const HttpContext& ctx, const Request& req) {
   if (path == "/healthz") return make(req, http::status::ok, "ok\n", "text/plain");
   if (path == "/readyz") {
     bool ok = !ctx.ready || ctx.ready();
-    return make(req, ok ? http::status::ok : http::status::service_unavailable, ok ? "ready\n" : "not ready\n",
-                "text/plain");
+    return make(req, ok ? http::status::ok : http::status::service_unavailable,
+                ok ? "ready\n" : "not ready\n", "text/plain");
   }
   if (path == "/v1/dev-token") {
-    if (!ctx.dev || !ctx.dev_token) return json_error(req, http::status::not_found, "not-found", "not in dev mode");
+    if (!ctx.dev || !ctx.dev_token)
+      return json_error(req, http::status::not_found, "not-found", "not in dev mode");
     std::string name = "guest";
     auto params = url->params();
     if (auto it = params.find("name"); it != params.end() && (*it).has_value) name = (*it).value;

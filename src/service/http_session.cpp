@@ -34,7 +34,9 @@ HttpSession::HttpSession(Shard& shard, boost::asio::ip::tcp::socket&& socket)
   if (!ec) remote_ = ep.address().to_string() + ":" + std::to_string(ep.port());
 }
 
-void HttpSession::run() { do_read(); }
+void HttpSession::run() {
+  do_read();
+}
 
 void HttpSession::do_read() {
   parser_.emplace();
@@ -56,16 +58,18 @@ void HttpSession::on_read(beast::error_code ec, size_t) {
     auto url = boost::urls::parse_origin_form(req.target());
     if (url && url->path() == "/ws" && !shard_.stopping) {
       std::string token = access_token(req.target());
-      std::make_shared<WsSession>(shard_, std::move(stream_), std::move(remote_), std::move(token))->run(std::move(req));
+      std::make_shared<WsSession>(shard_, std::move(stream_), std::move(remote_), std::move(token))
+          ->run(std::move(req));
       return;
     }
   }
   auto res = std::make_shared<Response>(handle_request(*shard_.http, req));
   const bool keep_alive = res->keep_alive() && !shard_.stopping;
   res->keep_alive(keep_alive);
-  http::async_write(stream_, *res, [self = shared_from_this(), res, keep_alive](beast::error_code wec, size_t n) {
-    self->on_write(keep_alive, wec, n);
-  });
+  http::async_write(stream_, *res,
+                    [self = shared_from_this(), res, keep_alive](beast::error_code wec, size_t n) {
+                      self->on_write(keep_alive, wec, n);
+                    });
 }
 
 void HttpSession::on_write(bool keep_alive, beast::error_code ec, size_t) {

@@ -13,11 +13,16 @@ using proto::ErrorCode;
 using proto::MsgType;
 
 namespace {
-routing::Body body(std::string s) { return std::make_shared<const std::string>(std::move(s)); }
+routing::Body body(std::string s) {
+  return std::make_shared<const std::string>(std::move(s));
+}
 }  // namespace
 
 Hub::Hub(HubConfig cfg, const auth::JwtVerifier& verifier, routing::LocalBus& bus)
-    : cfg_(std::move(cfg)), verifier_(verifier), bus_(bus), directory_(rtc::RoomLimits{cfg_.max_room_peers}) {}
+    : cfg_(std::move(cfg)),
+      verifier_(verifier),
+      bus_(bus),
+      directory_(rtc::RoomLimits{cfg_.max_room_peers}) {}
 
 void Hub::error(Session& s, std::string_view id, ErrorCode code, std::string_view message) {
   s.send(proto::error(id, code, message));
@@ -31,7 +36,8 @@ void Hub::reject(Session& s, const proto::ParseError& e) {
     s.bad_window_start_ = now;
     s.bad_requests_ = 0;
   }
-  if (++s.bad_requests_ >= cfg_.bad_request_limit) s.close(proto::close_code::bad_request, "too many bad requests");
+  if (++s.bad_requests_ >= cfg_.bad_request_limit)
+    s.close(proto::close_code::bad_request, "too many bad requests");
 }
 
 void Hub::handle(Session& s, const proto::ClientMessage& m) {
@@ -40,15 +46,21 @@ void Hub::handle(Session& s, const proto::ClientMessage& m) {
     return error(s, m.id, ErrorCode::unauthorized, "send hello with a token first");
   }
   switch (m.type) {
-    case MsgType::hello: return reject(s, {ErrorCode::bad_request, "already authenticated", m.id});
-    case MsgType::join: return join(s, m);
-    case MsgType::leave: return leave(s, m);
-    case MsgType::update: return update(s, m);
-    case MsgType::ping: return s.send(proto::pong(m.id));
+    case MsgType::hello:
+      return reject(s, {ErrorCode::bad_request, "already authenticated", m.id});
+    case MsgType::join:
+      return join(s, m);
+    case MsgType::leave:
+      return leave(s, m);
+    case MsgType::update:
+      return update(s, m);
+    case MsgType::ping:
+      return s.send(proto::pong(m.id));
     case MsgType::offer:
     case MsgType::answer:
     case MsgType::ice_candidate:
-    case MsgType::message: return relay(s, m);
+    case MsgType::message:
+      return relay(s, m);
   }
 }
 
@@ -60,7 +72,8 @@ void Hub::hello(Session& s, const proto::ClientMessage& m) {
   }
   auth::VerifyResult r = verifier_.verify(token, static_cast<int64_t>(std::time(nullptr)));
   if (!r.identity) {
-    spdlog::info("auth rejected remote={} reason={} detail={}", s.remote(), auth::to_string(r.error), r.detail);
+    spdlog::info("auth rejected remote={} reason={} detail={}", s.remote(), auth::to_string(r.error),
+                 r.detail);
     error(s, m.id, ErrorCode::unauthorized, std::string("invalid token: ") + auth::to_string(r.error));
     return s.close(proto::close_code::unauthorized, "invalid token");
   }
@@ -69,13 +82,8 @@ void Hub::hello(Session& s, const proto::ClientMessage& m) {
   s.peer_ = routing::make_peer_id(s.shard());
   s.session_ = SessionId(random_hex(16));
   bus_.table(s.shard()).add_peer(&s);
-  proto::Welcome w{m.id,
-                   s.session_,
-                   s.peer_,
-                   s.identity_.user,
-                   s.identity_.name,
-                   cfg_.heartbeat_s,
-                   cfg_.ice_servers_json};
+  proto::Welcome w{
+      m.id, s.session_, s.peer_, s.identity_.user, s.identity_.name, cfg_.heartbeat_s, cfg_.ice_servers_json};
   s.send(proto::welcome(w));
   spdlog::debug("hello peer={} user={} remote={}", s.peer_.str(), s.identity_.user.str(), s.remote());
 }
@@ -90,9 +98,12 @@ void Hub::join(Session& s, const proto::ClientMessage& m) {
                  m.metadata.empty() ? std::string("{}") : std::string(m.metadata), s.shard()};
   std::lock_guard lock(mu_);
   switch (directory_.join(room, me)) {
-    case rtc::JoinStatus::already_joined: return error(s, m.id, ErrorCode::already_joined, "already in this room");
-    case rtc::JoinStatus::room_full: return error(s, m.id, ErrorCode::room_full, "room is full");
-    case rtc::JoinStatus::ok: break;
+    case rtc::JoinStatus::already_joined:
+      return error(s, m.id, ErrorCode::already_joined, "already in this room");
+    case rtc::JoinStatus::room_full:
+      return error(s, m.id, ErrorCode::room_full, "room is full");
+    case rtc::JoinStatus::ok:
+      break;
   }
   s.rooms_.push_back(room);
   bus_.table(s.shard()).add_member(room, &s);

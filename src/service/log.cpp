@@ -18,7 +18,9 @@ class JsonMessageFlag final : public spdlog::custom_flag_formatter {
     json_append_string(s, std::string_view(msg.payload.data(), msg.payload.size()));
     dest.append(s.data(), s.data() + s.size());
   }
-  std::unique_ptr<custom_flag_formatter> clone() const override { return std::make_unique<JsonMessageFlag>(); }
+  std::unique_ptr<custom_flag_formatter> clone() const override {
+    return std::make_unique<JsonMessageFlag>();
+  }
 };
 
 }  // namespace

@@ -58,7 +58,8 @@ std::string read_file(const std::string& path) {
   return ss.str();
 }
 
-std::string mint_dev_token(const Config& cfg, const std::string& name, std::string* user_out, int64_t* exp_out) {
+std::string mint_dev_token(const Config& cfg, const std::string& name, std::string* user_out,
+                           int64_t* exp_out) {
   auth::TokenSpec spec;
   spec.user = UserId("guest-" + random_hex(4));
   spec.name = name;
@@ -156,13 +157,14 @@ bool Server::Impl::setup() {
     return false;
   }
   auto bound = acceptor->local_endpoint();
-  const std::string host = bound.address().is_v6() ? "[" + bound.address().to_string() + "]" : bound.address().to_string();
+  const std::string host =
+      bound.address().is_v6() ? "[" + bound.address().to_string() + "]" : bound.address().to_string();
   spdlog::info("listening on http://{}:{} ({} event loop{})", host, bound.port(), n, n == 1 ? "" : "s");
   if (http.dev) {
     std::string token = mint_dev_token(cfg, "Demo", nullptr, nullptr);
     std::cout << "\nSwitchboard is running in dev mode.\n"
-              << "  demo app:  http://" << (host == "0.0.0.0" ? std::string("localhost") : host) << ":" << bound.port()
-              << "/\n"
+              << "  demo app:  http://" << (host == "0.0.0.0" ? std::string("localhost") : host) << ":"
+              << bound.port() << "/\n"
               << "  WebSocket: ws://" << host << ":" << bound.port() << "/ws\n"
               << "dev token: " << token << "\n\n"
               << std::flush;

@@ -19,12 +19,14 @@ WsSession::WsSession(Shard& shard, beast::tcp_stream&& stream, std::string remot
   query_token_ = std::move(query_token);
 }
 
-WsSession::~WsSession() { shard_.sessions.erase(this); }
+WsSession::~WsSession() {
+  shard_.sessions.erase(this);
+}
 
 void WsSession::run(beast::http::request<beast::http::string_body> req) {
   beast::get_lowest_layer(ws_).expires_never();  // the websocket's own timeouts take over
   websocket::stream_base::timeout t{};
-  t.handshake_timeout = std::chrono::seconds(5);  // upgrade response and closing handshake
+  t.handshake_timeout = std::chrono::seconds(5);    // upgrade response and closing handshake
   t.idle_timeout = websocket::stream_base::none();  // heartbeats are ours (tick)
   t.keep_alive_pings = false;
   ws_.set_option(t);
@@ -51,11 +53,13 @@ void WsSession::on_accept(beast::error_code ec) {
 }
 
 void WsSession::do_read() {
-  ws_.async_read(buffer_, [self = shared_from_this()](beast::error_code ec, size_t n) { self->on_read(ec, n); });
+  ws_.async_read(buffer_,
+                 [self = shared_from_this()](beast::error_code ec, size_t n) { self->on_read(ec, n); });
 }
 
 void WsSession::on_read(beast::error_code ec, size_t) {
-  if (ec) return finish();  // closed by peer, by us, or failed (too big -> 1009, bad UTF-8 -> 1007: sent by Beast)
+  if (ec)
+    return finish();  // closed by peer, by us, or failed (too big -> 1009, bad UTF-8 -> 1007: sent by Beast)
   last_rx_ = Clock::now();
   if (!closing_) {
     if (!ws_.got_text())
@@ -87,7 +91,8 @@ void WsSession::deliver(const routing::Body& body) {
   queued_bytes_ += body->size() + o.tail_len;
   queue_.push_back(std::move(o));
   if (queued_bytes_ > kMaxQueuedBytes) {
-    spdlog::warn("closing slow reader peer={} remote={} queued_bytes={}", peer_id().str(), remote(), queued_bytes_);
+    spdlog::warn("closing slow reader peer={} remote={} queued_bytes={}", peer_id().str(), remote(),
+                 queued_bytes_);
     // Keep the frame being written (its buffer is in use); drop the rest.
     queue_.erase(queue_.begin() + (writing_ ? 1 : 0), queue_.end());
     queued_bytes_ = queue_.empty() ? 0 : queue_.front().body->size() + queue_.front().tail_len;

@@ -64,7 +64,7 @@ class WsSession final : public Session, public std::enable_shared_from_this<WsSe
   size_t queued_bytes_ = 0;
   uint64_t seq_ = 0;
   bool writing_ = false;
-  bool closing_ = false;       // no more input is processed, queue drains then close
+  bool closing_ = false;  // no more input is processed, queue drains then close
   bool close_sent_ = false;
   bool finished_ = false;
   bool ping_in_flight_ = false;

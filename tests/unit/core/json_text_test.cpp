@@ -5,7 +5,9 @@
 namespace sb {
 namespace {
 
-TEST(JsonText, QuotesPlainText) { EXPECT_EQ(json_quote("abc"), "\"abc\""); }
+TEST(JsonText, QuotesPlainText) {
+  EXPECT_EQ(json_quote("abc"), "\"abc\"");
+}
 
 TEST(JsonText, EscapesQuotesBackslashesAndControls) {
   EXPECT_EQ(json_quote("a\"b\\c"), R"("a\"b\\c")");
@@ -14,7 +16,9 @@ TEST(JsonText, EscapesQuotesBackslashesAndControls) {
   EXPECT_EQ(json_quote(std::string_view("\0", 1)), R"("\u0000")");
 }
 
-TEST(JsonText, LeavesUtf8Alone) { EXPECT_EQ(json_quote("héllo ☎"), "\"héllo ☎\""); }
+TEST(JsonText, LeavesUtf8Alone) {
+  EXPECT_EQ(json_quote("héllo ☎"), "\"héllo ☎\"");
+}
 
 TEST(JsonText, AppendsIntegers) {
   std::string s;

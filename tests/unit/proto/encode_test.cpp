@@ -12,7 +12,8 @@ std::string closed(std::string s, uint64_t seq) {
 
 TEST(Encode, CloseFrameAddsSeq) {
   EXPECT_EQ(closed(ack(""), 1), R"({"type":"ack","seq":1})");
-  EXPECT_EQ(closed(ack(R"("x")"), 18446744073709551615ull), R"({"type":"ack","id":"x","seq":18446744073709551615})");
+  EXPECT_EQ(closed(ack(R"("x")"), 18446744073709551615ull),
+            R"({"type":"ack","id":"x","seq":18446744073709551615})");
 }
 
 TEST(Encode, Welcome) {
@@ -22,16 +23,18 @@ TEST(Encode, Welcome) {
             R"("heartbeat_s":20,"ice_servers":[],"seq":1})");
   w.name = {};
   w.id = {};
-  EXPECT_EQ(closed(welcome(w), 2),
-            R"({"type":"welcome","session":"s1","peer":"p1","user":"alice","heartbeat_s":20,"ice_servers":[],"seq":2})");
+  EXPECT_EQ(
+      closed(welcome(w), 2),
+      R"({"type":"welcome","session":"s1","peer":"p1","user":"alice","heartbeat_s":20,"ice_servers":[],"seq":2})");
 }
 
 TEST(Encode, JoinedListsOthers) {
   rtc::Member a{PeerId("pa"), UserId("ua"), "A", R"({"mic":true})", 0};
   rtc::Member b{PeerId("pb"), UserId("ub"), "", "{}", 1};
-  EXPECT_EQ(closed(joined(R"("j")", RoomId("r"), {&a, &b}), 3),
-            R"({"type":"joined","id":"j","room":"r","peers":[{"peer":"pa","user":"ua","name":"A","metadata":{"mic":true}},)"
-            R"({"peer":"pb","user":"ub","metadata":{}}],"seq":3})");
+  EXPECT_EQ(
+      closed(joined(R"("j")", RoomId("r"), {&a, &b}), 3),
+      R"({"type":"joined","id":"j","room":"r","peers":[{"peer":"pa","user":"ua","name":"A","metadata":{"mic":true}},)"
+      R"({"peer":"pb","user":"ub","metadata":{}}],"seq":3})");
   EXPECT_EQ(closed(joined("", RoomId("r"), {}), 1), R"({"type":"joined","room":"r","peers":[],"seq":1})");
 }
 

@@ -52,7 +52,9 @@ TEST_F(ParserTest, FieldOrderDoesNotMatter) {
 }
 
 TEST_F(ParserTest, DataIsKeptByteForByte) {
-  const std::string data = "{ \"sdp\" :  \"v=0\\r\\no=- 1 2 IN IP4 127.0.0.1\\r\\n\",\n\t\"type\":\"offer\" , \"x\":[1, 2.50,null] }";
+  const std::string data =
+      "{ \"sdp\" :  \"v=0\\r\\no=- 1 2 IN IP4 127.0.0.1\\r\\n\",\n\t\"type\":\"offer\" , \"x\":[1, "
+      "2.50,null] }";
   Parsed p = parse(R"({"type":"offer","room":"r","to":"p","data":)" + data + "  }");
   ASSERT_TRUE(p.ok) << p.err.message;
   EXPECT_EQ(p.msg.data, data);
@@ -111,11 +113,11 @@ TEST_F(ParserTest, RequiredFieldsPerType) {
   expect_bad(R"({"type":"join"})");
   expect_bad(R"({"type":"leave"})");
   expect_bad(R"({"type":"update","room":"r"})");
-  expect_bad(R"({"type":"offer","room":"r","data":{}})");                // no to
-  expect_bad(R"({"type":"answer","room":"r","data":{}})");               // no to
-  expect_bad(R"({"type":"ice-candidate","room":"r","data":{}})");        // no to
-  expect_bad(R"({"type":"offer","room":"r","to":"p"})");                 // no data
-  expect_bad(R"({"type":"message","room":"r"})");                        // no data
+  expect_bad(R"({"type":"offer","room":"r","data":{}})");              // no to
+  expect_bad(R"({"type":"answer","room":"r","data":{}})");             // no to
+  expect_bad(R"({"type":"ice-candidate","room":"r","data":{}})");      // no to
+  expect_bad(R"({"type":"offer","room":"r","to":"p"})");               // no data
+  expect_bad(R"({"type":"message","room":"r"})");                      // no data
   EXPECT_TRUE(parse(R"({"type":"message","room":"r","data":1})").ok);  // to optional
 }
 

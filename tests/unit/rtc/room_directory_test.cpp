@@ -18,7 +18,8 @@ TEST(RoomName, AcceptsTheDocumentedAlphabet) {
 TEST(RoomName, RejectsEmptyLongAndOtherCharacters) {
   EXPECT_FALSE(valid_room_name(""));
   EXPECT_FALSE(valid_room_name(std::string(65, 'x')));
-  for (const char* bad : {"a b", "a/b", "é", "a:b", "a\nb", "a*", "..\\"}) EXPECT_FALSE(valid_room_name(bad)) << bad;
+  for (const char* bad : {"a b", "a/b", "é", "a:b", "a\nb", "a*", "..\\"})
+    EXPECT_FALSE(valid_room_name(bad)) << bad;
 }
 
 TEST(RoomDirectory, FirstJoinCreatesTheRoomAndLastLeaveRemovesIt) {
