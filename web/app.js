@@ -413,6 +413,16 @@ function wireCall(call) {
   call.on('error', ({ error }) => console.warn('call:', error));
 }
 
+/** Outlines the tiles of people who are talking (audio level of what we receive from them). */
+function watchSpeakers() {
+  for (const p of app.call?.peers.values() || []) {
+    const receiver = p.pc.getReceivers().find((r) => r.track.kind === 'audio');
+    const level = receiver?.getSynchronizationSources?.()[0]?.audioLevel ?? 0;
+    tileFor(p.peer)?.classList.toggle('speaking', level > 0.05);
+  }
+}
+setInterval(watchSpeakers, 250);
+
 // ---- chat --------------------------------------------------------------------------------------
 
 function appendMessage(li) {
