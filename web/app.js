@@ -185,7 +185,8 @@ async function join(e) {
     app.client = client;
     wireClient(client);
     await client.connect();
-    const call = new Call(client, app.room, { localStream: app.stream });
+    // Bots (metadata.bot, e.g. examples/bot.mjs) signal but send no media: list them, don't call them.
+    const call = new Call(client, app.room, { localStream: app.stream, connectTo: (p) => !p.metadata?.bot });
     app.call = call;
     wireCall(call);
     enterCall();
@@ -289,6 +290,8 @@ function updateTile(tile, { name, audio, video }) {
 /** @param {import('./sdk/switchboard.js').PeerInfo} p */
 function addPeer(p, announce = true) {
   app.names.set(p.peer, displayName(p));
+  if (announce) systemMessage(`${displayName(p)} joined`);
+  if (p.metadata?.bot) return;
   let tile = tileFor(p.peer);
   if (!tile) {
     tile = makeTile(p.peer, displayName(p));
@@ -296,7 +299,6 @@ function addPeer(p, announce = true) {
     layout();
   }
   updateTile(tile, { name: displayName(p), audio: p.metadata?.audio, video: p.metadata?.video });
-  if (announce) systemMessage(`${displayName(p)} joined`);
 }
 
 function removePeer(peer, reason) {
@@ -319,7 +321,6 @@ function layout() {
   const grid = $('grid');
   const n = grid.children.length;
   grid.dataset.count = String(n);
-  $('people-count').textContent = String(n);
   const cs = getComputedStyle(grid);
   const gap = parseFloat(cs.columnGap) || 0;
   const W = grid.clientWidth - parseFloat(cs.paddingLeft) - parseFloat(cs.paddingRight);
@@ -342,16 +343,19 @@ new ResizeObserver(() => layout()).observe($('grid'));
 
 function renderPeople() {
   const list = $('people');
-  const row = (name, peer, audio, video, you) =>
+  const row = (name, peer, audio, video, tag) =>
     h('li', { 'data-peer': peer },
       h('span', { class: 'avatar small', style: `--hue:${hue(name)}` }, h('span', {}, initials(name))),
-      h('span', { class: 'person' }, name, you ? h('span', { class: 'you' }, ' (you)') : ''),
-      h('span', { class: `ind ${audio === false ? 'off' : ''}`, html: audio === false ? icons.micOff : icons.mic }),
-      h('span', { class: `ind ${video === false ? 'off' : ''}`, html: video === false ? icons.camOff : icons.cam }));
+      h('span', { class: 'person' }, name, tag ? h('span', { class: 'you' }, ` (${tag})`) : ''),
+      tag === 'bot' ? '' : h('span', { class: `ind ${audio === false ? 'off' : ''}`, html: audio === false ? icons.micOff : icons.mic }),
+      tag === 'bot' ? '' : h('span', { class: `ind ${video === false ? 'off' : ''}`, html: video === false ? icons.camOff : icons.cam }));
   const me = metadata();
-  const rows = [row(app.name, 'self', me.audio, me.video, true)];
-  for (const p of app.client?.peers(app.room) || []) rows.push(row(displayName(p), p.peer, p.metadata?.audio, p.metadata?.video, false));
+  const rows = [row(app.name, 'self', me.audio, me.video, 'you')];
+  for (const p of app.client?.peers(app.room) || []) {
+    rows.push(row(displayName(p), p.peer, p.metadata?.audio, p.metadata?.video, p.metadata?.bot ? 'bot' : ''));
+  }
   list.replaceChildren(...rows);
+  $('people-count').textContent = String(rows.length);
 }
 
 const STATE_TEXT = { idle: 'Offline', connecting: 'Connecting…', open: 'Connected', reconnecting: 'Reconnecting…', closed: 'Offline' };

@@ -383,6 +383,7 @@ export class Switchboard extends Emitter {
  * @typedef {Object} CallOptions
  * @property {MediaStream|null} [localStream]  Sent to every peer. Can be changed later with {@link Call#setLocalStream}.
  * @property {RTCConfiguration} [rtcConfig]  Defaults to `{iceServers: welcome.ice_servers}`.
+ * @property {(peer: PeerInfo) => boolean} [connectTo]  Which peers to call (default: all), e.g. skip bots.
  */
 
 /**
@@ -417,6 +418,7 @@ export class Call extends Emitter {
     this.room = room;
     this.localStream = options.localStream || null;
     this.rtcConfig = options.rtcConfig;
+    this.connectTo = options.connectTo || (() => true);
     /** @type {Map<string, RemotePeer & Record<string, any>>} */
     this.peers = new Map();
     this._off = [];
@@ -466,7 +468,7 @@ export class Call extends Emitter {
 
   _unsubscribe() { this._off.splice(0).forEach((off) => off()); }
 
-  _connectTo(peers) { for (const p of peers) this._create(p.peer, true); }
+  _connectTo(peers) { for (const p of peers) if (this.connectTo(p)) this._create(p.peer, true); }
 
   /** @param {string} peer @param {boolean} initiator */
   _create(peer, initiator) {
@@ -537,7 +539,8 @@ export class Call extends Emitter {
 
   /** Incoming offer/answer/candidate, handled in order per peer. */
   _signal(peer, msg) {
-    if (!this.client.rooms.get(this.room)?.peers.has(peer)) return; // unknown or already gone
+    const info = this.client.rooms.get(this.room)?.peers.get(peer);
+    if (!info || !this.connectTo(info)) return; // unknown, already gone, or not wanted
     const p = this.peers.get(peer) || (msg.description?.type === 'offer' || msg.candidate ? this._create(peer, false) : null);
     if (!p) return;
     p.queue = p.queue.then(() => this._handle(p, msg)).catch((error) => {
