@@ -34,24 +34,18 @@ enum class Alg { hs256, rs256, es256 };
 
 const char* alg_name(Alg a) {
   switch (a) {
-    case Alg::hs256:
-      return "HS256";
-    case Alg::rs256:
-      return "RS256";
-    case Alg::es256:
-      return "ES256";
+    case Alg::hs256: return "HS256";
+    case Alg::rs256: return "RS256";
+    case Alg::es256: return "ES256";
   }
   return "?";
 }
 
 jwt_alg_t libjwt_alg(Alg a) {
   switch (a) {
-    case Alg::hs256:
-      return JWT_ALG_HS256;
-    case Alg::rs256:
-      return JWT_ALG_RS256;
-    case Alg::es256:
-      return JWT_ALG_ES256;
+    case Alg::hs256: return JWT_ALG_HS256;
+    case Alg::rs256: return JWT_ALG_RS256;
+    case Alg::es256: return JWT_ALG_ES256;
   }
   return JWT_ALG_INVAL;
 }
@@ -155,8 +149,7 @@ int64_t saturating_add(int64_t a, int64_t b) {
 // text. Recursion depth is bounded by the parser's nesting limit.
 bool has_non_finite(const json::value& v) {
   switch (v.kind()) {
-    case json::kind::double_:
-      return !std::isfinite(v.get_double());
+    case json::kind::double_: return !std::isfinite(v.get_double());
     case json::kind::array:
       for (const json::value& e : v.get_array())
         if (has_non_finite(e)) return true;
@@ -165,8 +158,7 @@ bool has_non_finite(const json::value& v) {
       for (const auto& kv : v.get_object())
         if (has_non_finite(kv.value())) return true;
       return false;
-    default:
-      return false;
+    default: return false;
   }
 }
 
@@ -228,28 +220,17 @@ VerifyResult reject(TokenError e, std::string detail) {
 
 const char* to_string(TokenError e) {
   switch (e) {
-    case TokenError::none:
-      return "none";
-    case TokenError::malformed:
-      return "malformed";
-    case TokenError::unsupported_alg:
-      return "unsupported-alg";
-    case TokenError::no_key:
-      return "no-key";
-    case TokenError::bad_signature:
-      return "bad-signature";
-    case TokenError::expired:
-      return "expired";
-    case TokenError::not_yet_valid:
-      return "not-yet-valid";
-    case TokenError::wrong_issuer:
-      return "wrong-issuer";
-    case TokenError::wrong_audience:
-      return "wrong-audience";
-    case TokenError::missing_claim:
-      return "missing-claim";
-    case TokenError::bad_claim:
-      return "bad-claim";
+    case TokenError::none: return "none";
+    case TokenError::malformed: return "malformed";
+    case TokenError::unsupported_alg: return "unsupported-alg";
+    case TokenError::no_key: return "no-key";
+    case TokenError::bad_signature: return "bad-signature";
+    case TokenError::expired: return "expired";
+    case TokenError::not_yet_valid: return "not-yet-valid";
+    case TokenError::wrong_issuer: return "wrong-issuer";
+    case TokenError::wrong_audience: return "wrong-audience";
+    case TokenError::missing_claim: return "missing-claim";
+    case TokenError::bad_claim: return "bad-claim";
   }
   return "unknown";
 }

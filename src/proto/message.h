@@ -6,7 +6,18 @@
 
 namespace sb::proto {
 
-enum class MsgType : uint8_t { hello, join, leave, update, offer, answer, ice_candidate, message, ping };
+enum class MsgType : uint8_t {
+  hello,
+  join,
+  leave,
+  update,
+  offer,
+  answer,
+  ice_candidate,
+  message,
+  ping,
+  refresh
+};
 
 // Wire names ("ice-candidate", ...). Relay types are exactly the ones a peer receives.
 std::string_view to_string(MsgType t);
@@ -23,6 +34,7 @@ enum class ErrorCode : uint8_t {
   too_large,
   rate_limited,
   internal,
+  token_expired,  // the session's token expired without a refresh (then close 4401)
 };
 
 std::string_view to_string(ErrorCode c);

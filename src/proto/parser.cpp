@@ -4,6 +4,7 @@
 
 #include <cstring>
 
+#include "proto/json_validate.h"
 #include "rtc/room_directory.h"
 
 namespace sb::proto {
@@ -14,13 +15,11 @@ static_assert(Parser::kPadding >= simdjson::SIMDJSON_PADDING);
 
 struct Parser::Impl {
   od::parser ondemand;
-  simdjson::dom::parser validator;  // full validation of relayed values (On Demand skips lazily)
 
   Impl() {
     // +1: the frame's own object is one level above the relayed values.
-    // Allocation failure here leaves the parsers empty; they then allocate on first use.
+    // Allocation failure here leaves the parser empty; it then allocates on first use.
     if (ondemand.allocate(64 * 1024, kMaxJsonDepth + 1)) ondemand = od::parser{};
-    if (validator.allocate(64 * 1024, kMaxJsonDepth)) validator = simdjson::dom::parser{};
   }
 };
 
@@ -43,11 +42,10 @@ bool fail(ParseError& err, std::string message, ErrorCode code = ErrorCode::bad_
   return false;
 }
 
-// Returns the exact source text of `v` and consumes it. Objects and arrays are
-// skipped by On Demand, so their text is then checked by the DOM parser: the
-// recipient must never receive something that is not JSON. Scalars are checked
-// the same way (cheap: they are short, or a single long string).
-bool raw_value(od::value v, simdjson::dom::parser& validator, std::string_view& out) {
+// Returns the exact source text of `v` and consumes it. On Demand skips
+// objects and arrays lazily, so the text is then checked against the JSON
+// grammar: the recipient must never receive something that is not JSON.
+bool raw_value(od::value v, std::string_view& out) {
   od::json_type t;
   if (v.type().get(t)) return false;
   std::string_view raw;
@@ -61,8 +59,7 @@ bool raw_value(od::value v, simdjson::dom::parser& validator, std::string_view& 
     raw = trim_right(v.raw_json_token());
   }
   raw = trim_right(raw);  // raw_json() includes the white space up to the next token
-  simdjson::dom::element ignored;
-  if (validator.parse(raw.data(), raw.size(), true).get(ignored)) return false;
+  if (!json_valid(raw, kMaxJsonDepth)) return false;
   out = raw;
   return true;
 }
@@ -85,7 +82,8 @@ bool type_from_string(std::string_view s, MsgType& t) {
   static constexpr std::pair<std::string_view, MsgType> kTypes[] = {
       {"offer", MsgType::offer},     {"answer", MsgType::answer}, {"ice-candidate", MsgType::ice_candidate},
       {"message", MsgType::message}, {"ping", MsgType::ping},     {"hello", MsgType::hello},
-      {"join", MsgType::join},       {"leave", MsgType::leave},   {"update", MsgType::update},
+      {"refresh", MsgType::refresh}, {"join", MsgType::join},     {"leave", MsgType::leave},
+      {"update", MsgType::update},
   };
   for (const auto& [name, type] : kTypes)
     if (name == s) {
@@ -115,6 +113,17 @@ bool Parser::parse(const char* buf, size_t len, size_t capacity, ClientMessage& 
 
   std::string_view type_name;
   bool has_type = false;
+  // A field of the wrong type is remembered and scanning goes on, so that the
+  // error can carry the message's `id` even when `id` comes later in the frame.
+  ParseError first;
+  bool failed = false;
+  auto field_fail = [&](std::string message, ErrorCode code = ErrorCode::bad_request) {
+    if (!failed) {
+      failed = true;
+      first.code = code;
+      first.message = std::move(message);
+    }
+  };
   for (auto field_result : obj) {
     od::field field;
     if (std::move(field_result).get(field)) return fail(err, "frame is not valid JSON");
@@ -122,7 +131,10 @@ bool Parser::parse(const char* buf, size_t len, size_t capacity, ClientMessage& 
     if (field.unescaped_key().get(key)) return fail(err, "frame is not valid JSON");
     od::value v = field.value();
     if (key == "type") {
-      if (!read_string(v, type_name)) return fail(err, "'type' must be a string");
+      if (!read_string(v, type_name)) {
+        field_fail("'type' must be a string");
+        continue;
+      }
       has_type = true;
     } else if (key == "id") {
       od::json_type t;
@@ -132,32 +144,64 @@ bool Parser::parse(const char* buf, size_t len, size_t capacity, ClientMessage& 
       if (t == od::json_type::string) {
         std::string_view s;
         if (!read_string(v, s)) return fail(err, "frame is not valid JSON");
-        if (s.size() > kMaxIdChars) return fail(err, "'id' is longer than 64 characters");
+        if (s.size() > kMaxIdChars) {
+          field_fail("'id' is longer than 64 characters");
+          continue;
+        }
       } else if (t != od::json_type::number || !is_json_integer(raw) || raw.size() > kMaxIdChars) {
-        return fail(err, "'id' must be a string or an integer of at most 64 characters");
+        {
+          field_fail("'id' must be a string or an integer of at most 64 characters");
+          continue;
+        }
       }
       out.id = raw;
       err.id = raw;
     } else if (key == "token") {
-      if (!read_string(v, out.token)) return fail(err, "'token' must be a string");
+      if (!read_string(v, out.token)) {
+        field_fail("'token' must be a string");
+        continue;
+      }
     } else if (key == "room") {
-      if (!read_string(v, out.room)) return fail(err, "'room' must be a string");
+      if (!read_string(v, out.room)) {
+        field_fail("'room' must be a string");
+        continue;
+      }
       if (out.room.empty()) out.room = std::string_view(buf, 0);  // present but empty: caught below
     } else if (key == "to") {
-      if (!read_string(v, out.to)) return fail(err, "'to' must be a string");
-      if (out.to.empty()) return fail(err, "'to' must not be empty");
+      if (!read_string(v, out.to)) {
+        field_fail("'to' must be a string");
+        continue;
+      }
+      if (out.to.empty()) {
+        field_fail("'to' must not be empty");
+        continue;
+      }
     } else if (key == "data") {
-      if (!raw_value(v, impl_->validator, out.data)) return fail(err, "'data' is not valid JSON");
+      if (!raw_value(v, out.data)) {
+        field_fail("'data' is not valid JSON");
+        continue;
+      }
     } else if (key == "metadata") {
       od::json_type t;
       if (v.type().get(t)) return fail(err, "frame is not valid JSON");
-      if (t != od::json_type::object) return fail(err, "'metadata' must be a JSON object");
-      if (!raw_value(v, impl_->validator, out.metadata)) return fail(err, "'metadata' is not valid JSON");
-      if (out.metadata.size() > kMaxMetadataBytes)
-        return fail(err, "'metadata' is larger than 4096 bytes", ErrorCode::too_large);
+      if (t != od::json_type::object) {
+        field_fail("'metadata' must be a JSON object");
+        continue;
+      }
+      if (!raw_value(v, out.metadata)) {
+        field_fail("'metadata' is not valid JSON");
+        continue;
+      }
+      if (out.metadata.size() > kMaxMetadataBytes) {
+        field_fail("'metadata' is larger than 4096 bytes", ErrorCode::too_large);
+        continue;
+      }
     } else if (key == "resume") {
       od::json_type t;
-      if (v.type().get(t) || t != od::json_type::object) return fail(err, "'resume' must be an object");
+      if (v.type().get(t) || t != od::json_type::object) {
+        field_fail("'resume' must be an object");
+        continue;
+      }
       out.has_resume = true;
     }
     // Unknown fields are ignored (forward compatibility); On Demand skips them.
@@ -166,6 +210,11 @@ bool Parser::parse(const char* buf, size_t len, size_t capacity, ClientMessage& 
   const char* end = nullptr;
   if (!doc.current_location().get(end)) return fail(err, "unexpected content after the JSON object");
 
+  if (failed) {
+    err.code = first.code;
+    err.message = std::move(first.message);
+    return false;
+  }
   if (!has_type) return fail(err, "missing 'type'");
   if (!type_from_string(type_name, out.type)) return fail(err, "unknown type");
 
@@ -177,11 +226,12 @@ bool Parser::parse(const char* buf, size_t len, size_t capacity, ClientMessage& 
   };
   switch (out.type) {
     case MsgType::hello:
-    case MsgType::ping:
+    case MsgType::ping: return true;
+    case MsgType::refresh:
+      if (out.token.empty()) return fail(err, "missing 'token'");
       return true;
     case MsgType::join:
-    case MsgType::leave:
-      return need_room();
+    case MsgType::leave: return need_room();
     case MsgType::update:
       if (!need_room()) return false;
       if (out.metadata.empty()) return fail(err, "missing 'metadata'");

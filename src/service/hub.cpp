@@ -46,21 +46,16 @@ void Hub::handle(Session& s, const proto::ClientMessage& m) {
     return error(s, m.id, ErrorCode::unauthorized, "send hello with a token first");
   }
   switch (m.type) {
-    case MsgType::hello:
-      return reject(s, {ErrorCode::bad_request, "already authenticated", m.id});
-    case MsgType::join:
-      return join(s, m);
-    case MsgType::leave:
-      return leave(s, m);
-    case MsgType::update:
-      return update(s, m);
-    case MsgType::ping:
-      return s.send(proto::pong(m.id));
+    case MsgType::hello: return reject(s, {ErrorCode::bad_request, "already authenticated", m.id});
+    case MsgType::join: return join(s, m);
+    case MsgType::leave: return leave(s, m);
+    case MsgType::update: return update(s, m);
+    case MsgType::ping: return s.send(proto::pong(m.id));
+    case MsgType::refresh: return refresh(s, m);
     case MsgType::offer:
     case MsgType::answer:
     case MsgType::ice_candidate:
-    case MsgType::message:
-      return relay(s, m);
+    case MsgType::message: return relay(s, m);
   }
 }
 
@@ -88,6 +83,26 @@ void Hub::hello(Session& s, const proto::ClientMessage& m) {
   spdlog::debug("hello peer={} user={} remote={}", s.peer_.str(), s.identity_.user.str(), s.remote());
 }
 
+void Hub::refresh(Session& s, const proto::ClientMessage& m) {
+  auth::VerifyResult r = verifier_.verify(m.token, static_cast<int64_t>(std::time(nullptr)));
+  if (!r.identity) {
+    spdlog::info("refresh rejected peer={} reason={} detail={}", s.peer_.str(), auth::to_string(r.error),
+                 r.detail);
+    return error(s, m.id, ErrorCode::unauthorized, std::string("invalid token: ") + auth::to_string(r.error));
+  }
+  if (r.identity->user != s.identity_.user)
+    return error(s, m.id, ErrorCode::forbidden, "the new token is for another user");
+  s.identity_ = std::move(*r.identity);  // new expiry and grants; rooms already joined are kept
+  s.send(proto::ack(m.id));
+}
+
+void Hub::check_expiry(Session& s, int64_t now_unix) {
+  if (!s.authenticated_ || s.identity_.expires_at == 0) return;
+  if (now_unix < s.identity_.expires_at + cfg_.token_leeway_s) return;
+  error(s, {}, ErrorCode::token_expired, "token expired; send refresh before it expires");
+  s.close(proto::close_code::unauthorized, "token expired");
+}
+
 void Hub::join(Session& s, const proto::ClientMessage& m) {
   RoomId room(m.room);
   if (!s.identity_.grants.may_join(m.room))
@@ -100,10 +115,8 @@ void Hub::join(Session& s, const proto::ClientMessage& m) {
   switch (directory_.join(room, me)) {
     case rtc::JoinStatus::already_joined:
       return error(s, m.id, ErrorCode::already_joined, "already in this room");
-    case rtc::JoinStatus::room_full:
-      return error(s, m.id, ErrorCode::room_full, "room is full");
-    case rtc::JoinStatus::ok:
-      break;
+    case rtc::JoinStatus::room_full: return error(s, m.id, ErrorCode::room_full, "room is full");
+    case rtc::JoinStatus::ok: break;
   }
   s.rooms_.push_back(room);
   bus_.table(s.shard()).add_member(room, &s);

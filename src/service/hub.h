@@ -27,6 +27,7 @@ struct HubConfig {
   unsigned bad_request_limit = 20;  // within bad_request_window_s, closes with 4400
   unsigned bad_request_window_s = 10;
   std::string ice_servers_json = "[]";
+  int64_t token_leeway_s = 30;  // same leeway as token verification
 };
 
 class Hub {
@@ -44,11 +45,16 @@ class Hub {
   // and unregisters the session from its shard.
   void disconnect(Session& s);
 
+  // Ends `s` when its token has expired (error token-expired, close 4401).
+  // Called by the session's deadline sweep with the wall-clock time.
+  void check_expiry(Session& s, int64_t now_unix);
+
   size_t room_count();
   size_t peer_count();
 
  private:
   void hello(Session& s, const proto::ClientMessage& m);
+  void refresh(Session& s, const proto::ClientMessage& m);
   void join(Session& s, const proto::ClientMessage& m);
   void leave(Session& s, const proto::ClientMessage& m);
   void update(Session& s, const proto::ClientMessage& m);

@@ -58,10 +58,11 @@ std::string read_file(const std::string& path) {
   return ss.str();
 }
 
-std::string mint_dev_token(const Config& cfg, const std::string& name, std::string* user_out,
-                           int64_t* exp_out) {
+// A token for `user` (a fresh guest id when empty), all rooms, 24 hours.
+std::string mint_dev_token(const Config& cfg, const std::string& user, const std::string& name,
+                           std::string* user_out, int64_t* exp_out) {
   auth::TokenSpec spec;
-  spec.user = UserId("guest-" + random_hex(4));
+  spec.user = UserId(user.empty() ? "guest-" + random_hex(4) : user);
   spec.name = name;
   spec.grants.rooms = {"*"};
   spec.issued_at = static_cast<int64_t>(std::time(nullptr));
@@ -120,7 +121,7 @@ bool Server::Impl::setup() {
     http.dev_token = [this](const std::string& name) {
       std::string user;
       int64_t exp = 0;
-      std::string token = mint_dev_token(cfg, name, &user, &exp);
+      std::string token = mint_dev_token(cfg, {}, name, &user, &exp);
       std::string body = "{\"token\":";
       json_append_string(body, token);
       body += ",\"user\":";
@@ -161,7 +162,7 @@ bool Server::Impl::setup() {
       bound.address().is_v6() ? "[" + bound.address().to_string() + "]" : bound.address().to_string();
   spdlog::info("listening on http://{}:{} ({} event loop{})", host, bound.port(), n, n == 1 ? "" : "s");
   if (http.dev) {
-    std::string token = mint_dev_token(cfg, "Demo", nullptr, nullptr);
+    std::string token = mint_dev_token(cfg, "demo", "Demo", nullptr, nullptr);
     std::cout << "\nSwitchboard is running in dev mode.\n"
               << "  demo app:  http://" << (host == "0.0.0.0" ? std::string("localhost") : host) << ":"
               << bound.port() << "/\n"

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <array>
+#include <ctime>
 
 #include "proto/encode.h"
 #include "service/hub.h"
@@ -35,10 +36,7 @@ void WsSession::run(beast::http::request<beast::http::string_body> req) {
   ws_.read_message_max(shard_.cfg->max_frame_bytes);
   ws_.auto_fragment(false);
   ws_.text(true);
-  ws_.control_callback([this](websocket::frame_type kind, beast::string_view) {
-    last_rx_ = Clock::now();
-    if (kind == websocket::frame_type::pong) ping_in_flight_ = false;
-  });
+  ws_.control_callback([this](websocket::frame_type, beast::string_view) { last_rx_ = Clock::now(); });
   ws_.async_accept(req, [self = shared_from_this()](beast::error_code ec) { self->on_accept(ec); });
 }
 
@@ -163,17 +161,19 @@ void WsSession::tick(Clock::time_point now) {
     if (now >= hello_deadline_) close(proto::close_code::unauthorized, "no hello in time");
     return;
   }
+  shard_.hub->check_expiry(*this, static_cast<int64_t>(std::time(nullptr)));
+  if (closing_) return;
   const auto hb = std::chrono::seconds(shard_.cfg->heartbeat_s);
   if (now - last_rx_ >= 2 * hb) {
     close(proto::close_code::heartbeat_timeout, "heartbeat timeout");
     return;
   }
+  // A ping every heartbeat, whether or not the last one was answered; only
+  // one ping write may be outstanding at a time.
   if (!ping_in_flight_ && now - last_ping_ >= hb) {
     ping_in_flight_ = true;
     last_ping_ = now;
-    ws_.async_ping({}, [self = shared_from_this()](beast::error_code ec) {
-      if (ec) self->ping_in_flight_ = false;
-    });
+    ws_.async_ping({}, [self = shared_from_this()](beast::error_code) { self->ping_in_flight_ = false; });
   }
 }
 

@@ -67,7 +67,7 @@ class WsSession final : public Session, public std::enable_shared_from_this<WsSe
   bool closing_ = false;  // no more input is processed, queue drains then close
   bool close_sent_ = false;
   bool finished_ = false;
-  bool ping_in_flight_ = false;
+  bool ping_in_flight_ = false;  // a ping frame is being written
   uint16_t close_code_ = 0;
   std::string close_reason_;
   Clock::time_point hello_deadline_;

@@ -719,15 +719,9 @@ TEST(JwtVerifier, SurvivesMutatedAndRandomInput) {
     for (int e = 0; e < edits; ++e) {
       const size_t pos = rng() % t.size();
       switch (rng() % 3) {
-        case 0:
-          t[pos] = alphabet[rng() % alphabet.size()];
-          break;
-        case 1:
-          t.erase(pos, 1 + rng() % 8);
-          break;
-        default:
-          t.insert(pos, 1, alphabet[rng() % alphabet.size()]);
-          break;
+        case 0: t[pos] = alphabet[rng() % alphabet.size()]; break;
+        case 1: t.erase(pos, 1 + rng() % 8); break;
+        default: t.insert(pos, 1, alphabet[rng() % alphabet.size()]); break;
       }
       if (t.empty()) t.push_back('.');
     }

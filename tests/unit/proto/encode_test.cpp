@@ -76,6 +76,7 @@ TEST(Encode, ErrorCodeNamesAreTheDocumentedOnes) {
   EXPECT_EQ(to_string(ErrorCode::too_large), "too-large");
   EXPECT_EQ(to_string(ErrorCode::rate_limited), "rate-limited");
   EXPECT_EQ(to_string(ErrorCode::internal), "internal");
+  EXPECT_EQ(to_string(ErrorCode::token_expired), "token-expired");
 }
 
 }  // namespace

@@ -1,0 +1,151 @@
+#include "proto/json_validate.h"
+
+namespace sb::proto {
+
+namespace {
+
+class Validator {
+ public:
+  Validator(std::string_view s, size_t max_depth)
+      : p_(s.data()), end_(s.data() + s.size()), max_depth_(max_depth) {}
+
+  bool run() {
+    ws();
+    if (!value(0)) return false;
+    ws();
+    return p_ == end_;
+  }
+
+ private:
+  bool at(char c) const { return p_ < end_ && *p_ == c; }
+  void ws() {
+    while (p_ < end_ && (*p_ == ' ' || *p_ == '\t' || *p_ == '\n' || *p_ == '\r')) ++p_;
+  }
+  bool literal(std::string_view word) {
+    if (static_cast<size_t>(end_ - p_) < word.size() || std::string_view(p_, word.size()) != word)
+      return false;
+    p_ += word.size();
+    return true;
+  }
+  static bool digit(char c) { return c >= '0' && c <= '9'; }
+  static bool hex(char c) { return digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
+
+  bool value(size_t depth) {
+    if (p_ >= end_) return false;
+    switch (*p_) {
+      case '{': return object(depth + 1);
+      case '[': return array(depth + 1);
+      case '"': return string();
+      case 't': return literal("true");
+      case 'f': return literal("false");
+      case 'n': return literal("null");
+      default: return number();
+    }
+  }
+
+  bool object(size_t depth) {
+    if (depth > max_depth_) return false;
+    ++p_;  // '{'
+    ws();
+    if (at('}')) return ++p_, true;
+    for (;;) {
+      ws();
+      if (!at('"') || !string()) return false;
+      ws();
+      if (!at(':')) return false;
+      ++p_;
+      ws();
+      if (!value(depth)) return false;
+      ws();
+      if (at(',')) {
+        ++p_;
+        continue;
+      }
+      if (at('}')) return ++p_, true;
+      return false;
+    }
+  }
+
+  bool array(size_t depth) {
+    if (depth > max_depth_) return false;
+    ++p_;  // '['
+    ws();
+    if (at(']')) return ++p_, true;
+    for (;;) {
+      ws();
+      if (!value(depth)) return false;
+      ws();
+      if (at(',')) {
+        ++p_;
+        continue;
+      }
+      if (at(']')) return ++p_, true;
+      return false;
+    }
+  }
+
+  bool string() {
+    ++p_;  // opening quote
+    while (p_ < end_) {
+      const auto c = static_cast<unsigned char>(*p_);
+      if (c == '"') return ++p_, true;
+      if (c < 0x20) return false;
+      if (c == '\\') {
+        if (++p_ >= end_) return false;
+        switch (*p_) {
+          case '"':
+          case '\\':
+          case '/':
+          case 'b':
+          case 'f':
+          case 'n':
+          case 'r':
+          case 't': ++p_; break;
+          case 'u':
+            if (end_ - p_ < 5 || !hex(p_[1]) || !hex(p_[2]) || !hex(p_[3]) || !hex(p_[4])) return false;
+            p_ += 5;
+            break;
+          default: return false;
+        }
+        continue;
+      }
+      ++p_;
+    }
+    return false;
+  }
+
+  // -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+  bool number() {
+    if (at('-')) ++p_;
+    if (at('0')) {
+      ++p_;
+    } else {
+      if (p_ >= end_ || !digit(*p_)) return false;
+      while (p_ < end_ && digit(*p_)) ++p_;
+    }
+    if (at('.')) {
+      ++p_;
+      if (p_ >= end_ || !digit(*p_)) return false;
+      while (p_ < end_ && digit(*p_)) ++p_;
+    }
+    if (at('e') || at('E')) {
+      ++p_;
+      if (at('+') || at('-')) ++p_;
+      if (p_ >= end_ || !digit(*p_)) return false;
+      while (p_ < end_ && digit(*p_)) ++p_;
+    }
+    return true;
+  }
+
+  const char* p_;
+  const char* end_;
+  size_t max_depth_;
+};
+
+}  // namespace
+
+bool json_valid(std::string_view text, size_t max_depth) {
+  return Validator(text, max_depth).run();
+}
+
+}  // namespace sb::proto
