@@ -146,9 +146,10 @@ function applyMediaState() {
 
 const metadata = () => ({ name: app.name, audio: app.mic && hasTrack('audio'), video: app.cam && hasTrack('video') });
 
-async function getToken() {
+/** Token for every (re)connect: the pasted one, or a dev token, fetched again when it expires or was refused. */
+async function getToken({ refused = false } = {}) {
   if (app.pastedToken) return app.pastedToken;
-  if (app.devToken && app.devToken.expires_at - 60 > Date.now() / 1000) return app.devToken.token;
+  if (app.devToken && !refused && app.devToken.expires_at - 60 > Date.now() / 1000) return app.devToken.token;
   const res = await fetch(`/v1/dev-token?name=${encodeURIComponent(app.name)}`);
   if (res.status === 404) throw Object.assign(new Error('This server is not in dev mode: paste an access token.'), { code: 'no-dev' });
   if (!res.ok) throw new Error(`Could not get a token (HTTP ${res.status}).`);

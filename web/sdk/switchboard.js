@@ -1,6 +1,7 @@
 // Switchboard client SDK — protocol v1. One ES module, no build step, no dependencies.
 // Works in browsers and in Node (pass `WebSocket` from the `ws` package, or use Node ≥ 22's global).
 // Reference and examples: docs/sdk.md
+// @ts-check
 
 /**
  * @typedef {Object} PeerInfo
@@ -36,7 +37,8 @@
  * @typedef {Object} SwitchboardOptions
  * @property {string} [url]  WebSocket URL. Default in a browser: same origin, path `/ws`.
  * @property {string} [token]  A JWT.
- * @property {() => (string|Promise<string>)} [getToken]  Called before every (re)connect; lets you refresh tokens.
+ * @property {(info: {refused: boolean}) => (string|Promise<string>)} [getToken]  Called before every (re)connect;
+ *   lets you refresh tokens. `refused` is true when the server refused the previous token (close 4401).
  * @property {boolean} [reconnect=true]  Reconnect automatically after an unexpected close.
  * @property {number} [minBackoffMs=500]
  * @property {number} [maxBackoffMs=15000]
@@ -59,7 +61,7 @@ export class SwitchboardError extends Error {
 class Emitter extends EventTarget {
   /** @param {string} type @param {(detail: any) => void} fn @returns {() => void} */
   on(type, fn) {
-    const h = (/** @type {CustomEvent} */ e) => fn(e.detail);
+    const h = (/** @type {Event} */ e) => fn(/** @type {CustomEvent} */ (e).detail);
     this.addEventListener(type, h);
     return () => this.removeEventListener(type, h);
   }
@@ -177,7 +179,7 @@ export class Switchboard extends Emitter {
    * Sends any client frame with a fresh `id` and resolves with the reply carrying that id
    * (e.g. `request({type: 'message', room, data})` resolves on the server's `ack`).
    * Rejects with a {@link SwitchboardError} on an `error` reply, a timeout, or a disconnect.
-   * @param {Object} frame @returns {Promise<any>}
+   * @param {{type: string} & Record<string, any>} frame @returns {Promise<any>}
    */
   request(frame) {
     if (this.state !== 'open') return Promise.reject(new SwitchboardError('not-connected', 'not connected'));
@@ -196,7 +198,7 @@ export class Switchboard extends Emitter {
 
   // ---- internals ---------------------------------------------------------------------------------
 
-  /** @param {Object & {id: number}} frame */
+  /** @param {{type: string, id: number} & Record<string, any>} frame @returns {Promise<any>} */
   _call(frame, timeoutMs = this.options.requestTimeoutMs) {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -208,6 +210,7 @@ export class Switchboard extends Emitter {
     });
   }
 
+  /** @param {number} id @param {Error|null} err @param {any} [value] */
   _settle(id, err, value) {
     const p = this._pending.get(id);
     if (!p) return false;
@@ -217,6 +220,7 @@ export class Switchboard extends Emitter {
     return true;
   }
 
+  /** @param {object} frame */
   _write(frame) {
     const ws = this.ws;
     if (!ws || ws.readyState !== 1) return false;
@@ -238,7 +242,7 @@ export class Switchboard extends Emitter {
     this._setState(reconnecting ? 'reconnecting' : 'connecting');
     let token = this.options.token;
     try {
-      if (this.options.getToken) token = await this.options.getToken();
+      if (this.options.getToken) token = await this.options.getToken({ refused: this._refused === true });
     } catch (err) {
       this._onClose(null, 0, 'getToken failed'); // counts as a failed attempt: retry later, or give up if first
       throw err;
@@ -267,6 +271,7 @@ export class Switchboard extends Emitter {
     });
     this.welcome = welcome;
     this._attempt = 0;
+    this._refused = false;
     this._startHeartbeat(welcome.heartbeat_s);
     this._setState('open');
     this.emit('welcome', welcome);
@@ -284,7 +289,8 @@ export class Switchboard extends Emitter {
         if (this.state !== 'open') return; // dropped again; the next reconnect retries
         this.rooms.delete(room);
         for (const peer of r.peers.keys()) this.emit('peer-left', { room, peer, reason: 'gone' });
-        this.emit('error', { code: err.code, message: `could not re-join ${room}: ${err.message}`, room });
+        const e = /** @type {SwitchboardError} */ (err);
+        this.emit('error', { code: e.code, message: `could not re-join ${room}: ${e.message}`, room });
         continue;
       }
       const before = r.peers;
@@ -296,10 +302,12 @@ export class Switchboard extends Emitter {
     }
   }
 
+  /** @param {string} room @param {Object} metadata @param {PeerInfo[]} peers */
   _trackRoom(room, metadata, peers) {
-    this.rooms.set(room, { metadata, peers: new Map(peers.map((/** @type {PeerInfo} */ p) => [p.peer, p])) });
+    this.rooms.set(room, { metadata, peers: new Map(peers.map((p) => [p.peer, p])) });
   }
 
+  /** @param {string} text */
   _onFrame(text) {
     let f;
     try { f = JSON.parse(text); } catch { return; }
@@ -333,6 +341,7 @@ export class Switchboard extends Emitter {
   }
 
   /** Sends `ping` every heartbeat; if a whole period passes with nothing back, the socket is dead. */
+  /** @param {number} seconds */
   _startHeartbeat(seconds) {
     clearInterval(this._timers.heartbeat);
     const ms = Math.max(1, seconds || 20) * 1000;
@@ -348,6 +357,7 @@ export class Switchboard extends Emitter {
     }, ms);
   }
 
+  /** @param {number} code @param {string} reason */
   _teardown(code, reason) {
     clearInterval(this._timers.heartbeat);
     const ws = this.ws;
@@ -357,11 +367,13 @@ export class Switchboard extends Emitter {
     this.ws = null;
   }
 
+  /** @param {WebSocket|null} ws @param {number} code @param {string} reason */
   _onClose(ws, code, reason) {
     if (ws !== this.ws && this.ws !== null) return; // an old socket
     this._teardown(1000, '');
     for (const id of [...this._pending.keys()]) this._settle(id, new SwitchboardError('disconnected', `connection closed (${code})`));
     if (this._closedByUser) return;
+    this._refused = code === 4401;
     // A static token that the server refused will be refused again; everything else is worth retrying.
     const fatal = code === 4401 && !this.options.getToken;
     if (!this.options.reconnect || fatal || !this.welcome) {
@@ -421,6 +433,7 @@ export class Call extends Emitter {
     this.connectTo = options.connectTo || (() => true);
     /** @type {Map<string, RemotePeer & Record<string, any>>} */
     this.peers = new Map();
+    /** @type {Array<() => void>} */
     this._off = [];
   }
 
@@ -468,6 +481,7 @@ export class Call extends Emitter {
 
   _unsubscribe() { this._off.splice(0).forEach((off) => off()); }
 
+  /** @param {PeerInfo[]} peers */
   _connectTo(peers) { for (const p of peers) if (this.connectTo(p)) this._create(p.peer, true); }
 
   /** @param {string} peer @param {boolean} initiator */
@@ -517,12 +531,15 @@ export class Call extends Emitter {
     return p;
   }
 
-  /** Puts our tracks on a connection. An initiator with no camera/mic still asks to receive both. */
+  /**
+   * Puts our tracks on a connection. An initiator with no camera/mic still asks to receive both.
+   * @param {RTCPeerConnection} pc @param {boolean} initiator
+   */
   _attachLocal(pc, initiator) {
     const stream = this.localStream;
     for (const kind of ['audio', 'video']) {
       const track = stream?.getTracks().find((t) => t.kind === kind) || null;
-      const tr = pc.getTransceivers().find((t) => !t.stopped && t.receiver.track.kind === kind);
+      const tr = pc.getTransceivers().find((t) => t.currentDirection !== 'stopped' && t.receiver.track.kind === kind);
       if (tr) {
         tr.sender.replaceTrack(track);
         if (track && stream) {
@@ -537,17 +554,24 @@ export class Call extends Emitter {
     }
   }
 
-  /** Incoming offer/answer/candidate, handled in order per peer. */
+  /**
+   * Incoming offer/answer/candidate, handled in order per peer.
+   * @param {string} peer @param {{description?: RTCSessionDescriptionInit, candidate?: RTCIceCandidateInit}} msg
+   */
   _signal(peer, msg) {
     const info = this.client.rooms.get(this.room)?.peers.get(peer);
     if (!info || !this.connectTo(info)) return; // unknown, already gone, or not wanted
     const p = this.peers.get(peer) || (msg.description?.type === 'offer' || msg.candidate ? this._create(peer, false) : null);
     if (!p) return;
-    p.queue = p.queue.then(() => this._handle(p, msg)).catch((error) => {
+    p.queue = p.queue.then(() => this._handle(p, msg)).catch((/** @type {unknown} */ error) => {
       if (this.peers.get(peer) === p) this.emit('error', { peer, error });
     });
   }
 
+  /**
+   * @param {RemotePeer & Record<string, any>} p
+   * @param {{description?: RTCSessionDescriptionInit, candidate?: RTCIceCandidateInit}} msg
+   */
   async _handle(p, { description, candidate }) {
     const pc = p.pc;
     if (pc.signalingState === 'closed') return;
@@ -574,6 +598,7 @@ export class Call extends Emitter {
     }
   }
 
+  /** @param {string} peer @param {string} reason */
   _close(peer, reason) {
     const p = this.peers.get(peer);
     if (!p) return;
@@ -584,5 +609,6 @@ export class Call extends Emitter {
     this.emit('peer-closed', { peer, reason });
   }
 
+  /** @param {string} reason */
   _closeAll(reason) { for (const peer of [...this.peers.keys()]) this._close(peer, reason); }
 }

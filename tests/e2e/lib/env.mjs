@@ -73,9 +73,9 @@ function tryNetns(name) {
  * logged its address. Stopped with SIGTERM by `stop()` or at the end of the test.
  * @param {import('node:test').TestContext} t
  */
-export async function startServer(t, { args = [], inNs = (a) => a, cleanups = null } = {}) {
+export async function startServer(t, { args = [], listen = '127.0.0.1:0', inNs = (a) => a, cleanups = null } = {}) {
   if (!fs.existsSync(SERVER_BIN)) throw new Error(`server binary not found: ${SERVER_BIN} (build it, or set SWITCHBOARD_BIN)`);
-  const argv = inNs([SERVER_BIN, '--dev', '--listen', '127.0.0.1:0', '--web-root', path.join(REPO, 'web'), '--log-format', 'json', ...args]);
+  const argv = inNs([SERVER_BIN, '--dev', '--listen', listen, '--web-root', path.join(REPO, 'web'), '--log-format', 'json', ...args]);
   const child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
   const log = [];
   readline.createInterface({ input: child.stderr }).on('line', (l) => { log.push(l); if (log.length > 400) log.shift(); });
@@ -143,8 +143,15 @@ export async function startEnv(t) {
   env.inNs = (argv) => (env.ns ? ['ip', 'netns', 'exec', env.ns, ...argv] : argv);
 
   // 2. The server.
-  const server = await startServer(t, { inNs: env.inNs, cleanups });
-  env.serverLog = server.log;
+  let server = await startServer(t, { inNs: env.inNs, cleanups });
+  env.server = server;
+  /** Stops the server (SIGTERM) and starts a new one on the same address, like `make run` again. */
+  env.restartServer = async () => {
+    const stopped = await server.stop();
+    server = await startServer(t, { inNs: env.inNs, cleanups, listen: new URL(origin).host });
+    env.server = server;
+    return stopped;
+  };
   const origin = server.origin;
   env.origin = origin;
 
@@ -177,7 +184,7 @@ export async function startEnv(t) {
   env.dump = () => [
     ...env.pages.flatMap((p) => p.consoleLog.slice(-30)),
     '--- server log (tail) ---',
-    ...server.log.slice(-40),
+    ...env.server.log.slice(-40),
   ].join('\n');
 
   return env;
