@@ -228,13 +228,15 @@ TEST_F(ParserTest, ErrorsCarryAnIdThatComesAfterTheBadField) {
     ASSERT_FALSE(p.ok) << frame;
     EXPECT_EQ(p.err.id, R"("last")") << frame;
   }
-  Parsed big = parse(R"({"type":"join","room":"r","metadata":{"k":")" + std::string(5000, 'x') + R"("},"id":3})");
+  Parsed big =
+      parse(R"({"type":"join","room":"r","metadata":{"k":")" + std::string(5000, 'x') + R"("},"id":3})");
   EXPECT_EQ(big.err.code, ErrorCode::too_large);
   EXPECT_EQ(big.err.id, "3");
 }
 
 TEST_F(ParserTest, NumbersBeyondDoubleAndInt64AreValidData) {
-  for (std::string data : {"123456789012345678901234567890", "1e400", "-1E-400", "[1e999,{\"a\":18446744073709551616}]"}) {
+  for (std::string data :
+       {"123456789012345678901234567890", "1e400", "-1E-400", "[1e999,{\"a\":18446744073709551616}]"}) {
     Parsed p = parse(R"({"type":"message","room":"r","data":)" + data + "}");
     ASSERT_TRUE(p.ok) << data << ": " << p.err.message;
     EXPECT_EQ(p.msg.data, data);

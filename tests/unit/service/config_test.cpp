@@ -1,0 +1,122 @@
+#include "service/config.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <vector>
+
+namespace sb::service {
+namespace {
+
+TEST(ParseListen, HostPortForms) {
+  std::string h;
+  uint16_t p = 0;
+  ASSERT_TRUE(parse_listen("127.0.0.1:8080", h, p));
+  EXPECT_EQ(h, "127.0.0.1");
+  EXPECT_EQ(p, 8080);
+  ASSERT_TRUE(parse_listen("[::1]:0", h, p));
+  EXPECT_EQ(h, "::1");
+  EXPECT_EQ(p, 0);
+  ASSERT_TRUE(parse_listen(":9000", h, p));
+  EXPECT_EQ(h, "0.0.0.0");
+  for (const char* bad : {"", "8080", "host:", "h:99999", "h:12a", "[::1]8080", "[::1"})
+    EXPECT_FALSE(parse_listen(bad, h, p)) << bad;
+}
+
+class LoadConfig : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    for (const char* v : {"SWITCHBOARD_CONFIG", "SWITCHBOARD_LISTEN", "SWITCHBOARD_JWT_HS256_SECRET",
+                          "SWITCHBOARD_LOG_FORMAT", "SWITCHBOARD_DEV", "SWITCHBOARD_WEB_ROOT"})
+      unsetenv(v);
+    dir_ = std::filesystem::temp_directory_path() / ("sb-config-test-" + std::to_string(getpid()));
+    std::filesystem::create_directories(dir_);
+  }
+  void TearDown() override {
+    std::filesystem::remove_all(dir_);
+    unsetenv("SWITCHBOARD_JWT_HS256_SECRET");
+    unsetenv("SWITCHBOARD_LISTEN");
+  }
+  std::string write(const std::string& text) {
+    auto p = dir_ / "c.toml";
+    std::ofstream(p) << text;
+    return p.string();
+  }
+  std::optional<Config> load(std::vector<std::string> args, int& code) {
+    args.insert(args.begin(), "switchboard");
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    return load_config(static_cast<int>(argv.size()), argv.data(), code);
+  }
+  std::filesystem::path dir_;
+};
+
+TEST_F(LoadConfig, Defaults) {
+  int code = -1;
+  auto c = load({}, code);
+  ASSERT_TRUE(c);
+  EXPECT_EQ(code, 0);
+  EXPECT_EQ(c->listen_port, 8080);
+  EXPECT_EQ(c->heartbeat_s, 20u);
+  EXPECT_EQ(c->hello_timeout_s, 10u);
+  EXPECT_EQ(c->max_frame_bytes, 65536u);
+  EXPECT_EQ(c->max_room_peers, 50u);
+  EXPECT_FALSE(c->dev);
+}
+
+TEST_F(LoadConfig, FileThenEnvironmentThenFlags) {
+  const std::string file = write(R"(
+listen = "127.0.0.1:1111"
+log_format = "json"
+dev = true
+[jwt]
+hs256_secret = "from-file"
+audience = "aud-file"
+public_keys = ["a.pem", "b.pem"]
+[limits]
+heartbeat_s = 7
+max_room_peers = 3
+)");
+  setenv("SWITCHBOARD_JWT_HS256_SECRET", "from-env", 1);
+  setenv("SWITCHBOARD_LISTEN", "127.0.0.1:2222", 1);
+  int code = -1;
+  auto c = load({"--config", file, "--listen", "127.0.0.1:3333", "--max-room-peers", "9"}, code);
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->listen_port, 3333);             // flag beats env and file
+  EXPECT_EQ(c->jwt_hs256_secret, "from-env");  // env beats file
+  EXPECT_EQ(c->jwt_audience, "aud-file");      // file beats default
+  EXPECT_EQ(c->log_format, "json");
+  EXPECT_TRUE(c->dev);
+  EXPECT_EQ(c->heartbeat_s, 7u);
+  EXPECT_EQ(c->max_room_peers, 9u);
+  EXPECT_EQ(c->jwt_public_key_files, (std::vector<std::string>{"a.pem", "b.pem"}));
+}
+
+TEST_F(LoadConfig, EnvironmentListenWhenNoFlag) {
+  setenv("SWITCHBOARD_LISTEN", "127.0.0.1:2222", 1);
+  int code = -1;
+  auto c = load({}, code);
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->listen_port, 2222);
+}
+
+TEST_F(LoadConfig, UnknownKeyInFileIsAnError) {
+  int code = -1;
+  EXPECT_FALSE(load({"--config", write("lisen = \"x\"\n")}, code));
+  EXPECT_EQ(code, 2);
+}
+
+TEST_F(LoadConfig, BadFlagsAreErrors) {
+  int code = -1;
+  EXPECT_FALSE(load({"--listen", "nonsense"}, code));
+  EXPECT_NE(code, 0);
+  EXPECT_FALSE(load({"--log-format", "xml"}, code));
+  EXPECT_NE(code, 0);
+  EXPECT_FALSE(load({"--heartbeat-s", "0"}, code));
+  EXPECT_NE(code, 0);
+}
+
+}  // namespace
+}  // namespace sb::service
