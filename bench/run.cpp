@@ -1,0 +1,103 @@
+#include "run.h"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+#include <memory>
+#include <random>
+#include <thread>
+#include <vector>
+
+#include "proc_rss.h"
+#include "worker.h"
+
+namespace sb::bench {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
+
+void sleep_s(double s) {
+  if (s > 0) std::this_thread::sleep_for(std::chrono::duration<double>(s));
+}
+
+// Every run ends by itself: if something hangs (a server that never answers,
+// a bug here), the process is ended this long after the planned finish.
+void start_watchdog(double planned_s) {
+  std::thread([planned_s] {
+    sleep_s(planned_s + 30);
+    std::fputs("switchboard-bench: watchdog: run did not finish in time, exiting\n", stderr);
+    std::_Exit(3);
+  }).detach();
+}
+
+std::string random_prefix() {
+  std::random_device rd;
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string s = "b";
+  for (int i = 0; i < 6; ++i) s.push_back(kHex[rd() % 16]);
+  return s;
+}
+
+}  // namespace
+
+Result run_scenario(const Options& o) {
+  const bool storm = o.scenario == Scenario::join_storm;
+  const bool idle = o.scenario == Scenario::idle;
+  start_watchdog(o.setup_timeout_s + o.warmup_s + o.duration_s + 2);
+
+  Shared shared;
+  shared.room_prefix = random_prefix();
+  Result r;
+  r.connections = storm ? 0 : o.connections / o.room_size * o.room_size;
+
+  std::vector<std::unique_ptr<Worker>> workers;
+  for (unsigned i = 0; i < o.threads; ++i) workers.push_back(std::make_unique<Worker>(o, shared, i));
+  if (idle) r.rss_before_kib = read_rss_kib(o.server_pid);
+  for (auto& w : workers) w->start_thread();
+
+  if (!storm) {
+    const auto t = Clock::now();
+    for (auto& w : workers) w->begin_setup();
+    auto last_report = t;
+    while (shared.ready.load() + shared.failed.load() < r.connections &&
+           seconds_since(t) < o.setup_timeout_s) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      if (Clock::now() - last_report > std::chrono::seconds(2)) {
+        last_report = Clock::now();
+        std::cerr << "  setup: " << shared.ready.load() << "/" << r.connections << " ready, "
+                  << shared.failed.load() << " failed\n";
+      }
+    }
+    r.setup_s = seconds_since(t);
+    r.ready = shared.ready.load();
+    r.failed = r.connections - r.ready;
+    if (idle) r.rss_ready_kib = read_rss_kib(o.server_pid);
+  }
+
+  shared.phase = kWarmup;
+  for (auto& w : workers) w->begin_traffic();
+  sleep_s(o.warmup_s);
+
+  shared.phase = kMeasure;
+  const auto t_measure = Clock::now();
+  sleep_s(o.duration_s);
+  shared.phase = kDrain;
+  r.measured_s = seconds_since(t_measure);
+  if (idle) r.rss_end_kib = read_rss_kib(o.server_pid);
+
+  // Let what is in flight arrive (it is no longer counted), then hang up.
+  if (!idle) sleep_s(0.2);
+  for (auto& w : workers) w->end();
+  for (auto& w : workers) w->join_thread();
+  for (auto& w : workers) r.stats.merge(w->stats());
+  return r;
+}
+
+}  // namespace sb::bench

@@ -1,0 +1,23 @@
+// bench/run.h — runs one scenario end to end: setup, warm-up, measurement, drain.
+#pragma once
+
+#include "options.h"
+#include "stats.h"
+
+namespace sb::bench {
+
+struct Result {
+  uint32_t connections = 0;  // peers asked for (rounded down to whole rooms)
+  uint32_t ready = 0;        // peers that were connected, joined and knew their room
+  uint32_t failed = 0;
+  double setup_s = 0;
+  double measured_s = 0;
+  long long rss_before_kib = -1;  // idle: before the first connection
+  long long rss_ready_kib = -1;   // idle: once everyone joined
+  long long rss_end_kib = -1;     // idle: after holding them for --duration
+  Stats stats;
+};
+
+Result run_scenario(const Options& o);
+
+}  // namespace sb::bench
