@@ -47,8 +47,7 @@ const base = new URL(opt.server.replace(/^ws/, 'http'));
 const wsUrl = new URL('/ws', base);
 wsUrl.protocol = base.protocol === 'https:' ? 'wss:' : 'ws:';
 
-async function getToken() {
-  if (opt.token) return opt.token;
+async function devToken() {
   const res = await fetch(new URL(`/v1/dev-token?name=${encodeURIComponent(opt.name)}`, base));
   if (res.status === 404) throw new Error('the server is not in dev mode: pass --token or set SWITCHBOARD_TOKEN');
   if (!res.ok) throw new Error(`dev token: HTTP ${res.status}`);
@@ -62,7 +61,9 @@ const print = (type, text, detail) =>
   console.log(opt.json ? JSON.stringify({ event: type, ...detail }) : `${time()} ${type.padEnd(13)} ${text}`);
 const short = (v) => { const s = JSON.stringify(v); return s.length > 120 ? `${s.slice(0, 117)}...` : s; };
 
-const client = new Switchboard({ url: wsUrl.href, getToken, WebSocket: await loadWebSocket() });
+// A given token is used as is; dev tokens are fetched per connection (each is a new guest, so no `refresh`).
+const auth = opt.token ? { token: opt.token } : { getToken: devToken, refreshTokens: false };
+const client = new Switchboard({ url: wsUrl.href, ...auth, WebSocket: await loadWebSocket() });
 
 client.on('state', (d) => print('state', `${d.previous} → ${d.state}`, d));
 client.on('welcome', (w) => print('welcome', `peer ${w.peer}, user ${w.user}, heartbeat ${w.heartbeat_s}s`, w));

@@ -148,7 +148,19 @@ const metadata = () => ({ name: app.name, audio: app.mic && hasTrack('audio'), v
 
 /** Token for every (re)connect: the pasted one, or a dev token, fetched again when it expires or was refused. */
 async function getToken({ refused = false } = {}) {
-  if (app.pastedToken) return app.pastedToken;
+  if (app.pastedToken) {
+    if (refused) {
+      // Retrying the same token is pointless: back to the lobby to paste a new one.
+      setTimeout(() => {
+        teardown();
+        showLobby();
+        $('token-field').hidden = false;
+        $('lobby-error').textContent = 'The server refused your access token (expired?). Paste a new one to rejoin.';
+      });
+      throw new Error('token refused');
+    }
+    return app.pastedToken;
+  }
   if (app.devToken && !refused && app.devToken.expires_at - 60 > Date.now() / 1000) return app.devToken.token;
   const res = await fetch(`/v1/dev-token?name=${encodeURIComponent(app.name)}`);
   if (res.status === 404) throw Object.assign(new Error('This server is not in dev mode: paste an access token.'), { code: 'no-dev' });
@@ -182,7 +194,9 @@ async function join(e) {
   try {
     await app.previewReady;
     await getToken(); // fail early (and show the token field) when the server is not in dev mode
-    const client = new Switchboard({ getToken });
+    // Dev tokens are minted for a fresh user each time, so they cannot `refresh` a session (same user
+    // required); they last 24 h, and an expired session simply reconnects with a new one.
+    const client = new Switchboard({ getToken, refreshTokens: false });
     app.client = client;
     wireClient(client);
     await client.connect();

@@ -3,6 +3,7 @@
 // (and a token fetched again), and going-away on shutdown. No browser needed.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
 import { WebSocket } from 'ws';
 import { Switchboard, SwitchboardError } from '../../web/sdk/switchboard.js';
 import { startServer, startProxy } from './lib/env.mjs';
@@ -15,13 +16,22 @@ function next(emitter, type, pred = () => true, timeout = 10000) {
   });
 }
 
+const SECRET = crypto.randomBytes(24).toString('hex');
+/** An HS256 token signed with the server's secret (so tests choose `sub` and `exp`). */
+function mint(sub, { ttl = 3600, name } = {}) {
+  const b64 = (o) => Buffer.from(JSON.stringify(o)).toString('base64url');
+  const now = Math.floor(Date.now() / 1000);
+  const body = `${b64({ alg: 'HS256', typ: 'JWT' })}.${b64({ sub, name, iat: now, exp: now + ttl, grants: { rooms: ['*'] } })}`;
+  return `${body}.${crypto.createHmac('sha256', SECRET).update(body).digest('base64url')}`;
+}
+
 /** `ws` answers WebSocket pings by itself; this one does not, like a frozen tab would not. */
 class NoAutoPong extends WebSocket {
   constructor(url, protocols) { super(url, protocols, { autoPong: false }); }
 }
 
 test('SDK in Node against the server', { timeout: 60000 }, async (t) => {
-  const server = await startServer(t, { args: ['--heartbeat-s', '1'] });
+  const server = await startServer(t, { args: ['--heartbeat-s', '1', '--jwt-hs256-secret', SECRET] });
   const wsUrl = `${server.origin.replace(/^http/, 'ws')}/ws`;
   const devToken = async (name) => (await (await fetch(`${server.origin}/v1/dev-token?name=${name}`)).json()).token;
   const cleanups = [];
@@ -138,6 +148,28 @@ test('SDK in Node against the server', { timeout: 60000 }, async (t) => {
     const msg = next(a, 'message');
     c.sendMessage(room, 'still here');
     assert.equal((await msg).from, c.peerId);
+  });
+
+  await t.test('token refresh: automatic before exp, same user only', async () => {
+    const asks = [];
+    // exp in 62 s: the SDK must refresh at least 60 s before, i.e. within ~2 s.
+    const r = client({
+      getToken: (info) => { asks.push(info); return mint('rita', { ttl: asks.length === 1 ? 62 : 3600 }); },
+    });
+    await r.connect();
+    await r.join('refresh-room');
+    await new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no refresh asked: ${JSON.stringify(asks)}`)), 8000);
+      const poll = setInterval(() => { if (asks.length >= 2) { clearInterval(poll); clearTimeout(timer); resolve(); } }, 50);
+    });
+    assert.deepEqual(asks, [{ refused: false, refresh: false }, { refused: false, refresh: true }]);
+    assert.equal((await r.request({ type: 'ping' })).type, 'pong');
+    assert.equal(r.state, 'open');
+    await r.refresh(mint('rita')); // explicit refresh with a token for the same user
+    await assert.rejects(r.refresh(mint('someone-else')), (err) => err.code === 'forbidden');
+    await assert.rejects(r.refresh('garbage'), (err) => err.code === 'unauthorized');
+    assert.ok(r.rooms.has('refresh-room'));
+    r.close();
   });
 
   await t.test('a refused token fails connect() with unauthorized and does not retry', async () => {

@@ -37,8 +37,10 @@
  * @typedef {Object} SwitchboardOptions
  * @property {string} [url]  WebSocket URL. Default in a browser: same origin, path `/ws`.
  * @property {string} [token]  A JWT.
- * @property {(info: {refused: boolean}) => (string|Promise<string>)} [getToken]  Called before every (re)connect;
- *   lets you refresh tokens. `refused` is true when the server refused the previous token (close 4401).
+ * @property {(info: {refused: boolean, refresh: boolean}) => (string|Promise<string>)} [getToken]  Called before
+ *   every (re)connect, and before the token expires when `refreshTokens` is on. `refused`: the server refused the
+ *   previous token (close 4401). `refresh`: a token for the SAME user is wanted, to `refresh` the live session.
+ * @property {boolean} [refreshTokens=true]  With `getToken`: send `refresh` with a new token before `exp`.
  * @property {boolean} [reconnect=true]  Reconnect automatically after an unexpected close.
  * @property {number} [minBackoffMs=500]
  * @property {number} [maxBackoffMs=15000]
@@ -72,6 +74,16 @@ class Emitter extends EventTarget {
 }
 
 const RELAY_TYPES = ['offer', 'answer', 'ice-candidate', 'message'];
+
+/** A JWT's `exp` (unix seconds), or 0. Read for scheduling only; the server is the one that verifies tokens. */
+function jwtExp(/** @type {string|undefined} */ token) {
+  try {
+    const payload = /** @type {string} */ (token).split('.')[1].replace(/-/g, '+').replace(/_/g, '/');
+    return Number(JSON.parse(atob(payload)).exp) || 0;
+  } catch {
+    return 0;
+  }
+}
 const PASS_THROUGH = ['message', 'offer', 'answer', 'ice-candidate', 'going-away'];
 
 /**
@@ -91,7 +103,9 @@ export class Switchboard extends Emitter {
   /** @param {SwitchboardOptions} [options] */
   constructor(options = {}) {
     super();
-    this.options = { reconnect: true, minBackoffMs: 500, maxBackoffMs: 15000, requestTimeoutMs: 10000, ...options };
+    this.options = {
+      reconnect: true, refreshTokens: true, minBackoffMs: 500, maxBackoffMs: 15000, requestTimeoutMs: 10000, ...options,
+    };
     const loc = globalThis.location;
     /** @type {string} */
     this.url = options.url || (loc ? `${loc.protocol === 'https:' ? 'wss' : 'ws'}://${loc.host}/ws` : '');
@@ -106,7 +120,8 @@ export class Switchboard extends Emitter {
     this._pending = new Map();
     this._nextId = 1;
     this._attempt = 0;
-    this._timers = { heartbeat: 0, retry: 0 };
+    /** @type {{heartbeat: any, retry: any, refresh: any}} */
+    this._timers = { heartbeat: 0, retry: 0, refresh: 0 };
   }
 
   /** Our peer id in the current session (changes on reconnect). */
@@ -190,6 +205,20 @@ export class Switchboard extends Emitter {
   /** Round trip to the server. @returns {Promise<void>} */
   async ping() { await this.request({ type: 'ping' }); }
 
+  /**
+   * Replaces the session's token before it expires (same user; new expiry and grants; rooms are kept).
+   * Without an argument, asks `getToken({refresh: true})`. Done automatically when `refreshTokens` is on.
+   * @param {string} [token] @returns {Promise<void>}
+   */
+  async refresh(token) {
+    if (token === undefined) {
+      if (!this.options.getToken) throw new SwitchboardError('bad-request', 'no token given and no getToken');
+      token = await this.options.getToken({ refused: false, refresh: true });
+    }
+    await this.request({ type: 'refresh', token });
+    this._scheduleRefresh(token);
+  }
+
   /** The other peers in a room we are in. @param {string} room @returns {PeerInfo[]} */
   peers(room) {
     const r = this.rooms.get(room);
@@ -242,7 +271,7 @@ export class Switchboard extends Emitter {
     this._setState(reconnecting ? 'reconnecting' : 'connecting');
     let token = this.options.token;
     try {
-      if (this.options.getToken) token = await this.options.getToken({ refused: this._refused === true });
+      if (this.options.getToken) token = await this.options.getToken({ refused: this._refused === true, refresh: false });
     } catch (err) {
       this._onClose(null, 0, 'getToken failed'); // counts as a failed attempt: retry later, or give up if first
       throw err;
@@ -272,6 +301,7 @@ export class Switchboard extends Emitter {
     this.welcome = welcome;
     this._attempt = 0;
     this._refused = false;
+    this._scheduleRefresh(token);
     this._startHeartbeat(welcome.heartbeat_s);
     this._setState('open');
     this.emit('welcome', welcome);
@@ -300,6 +330,25 @@ export class Switchboard extends Emitter {
       for (const p of now.values()) if (!before.has(p.peer)) this.emit('peer-joined', { room, ...p });
       this.emit('rejoined', { room, peers: reply.peers });
     }
+  }
+
+  /** Plans the next automatic `refresh`: at 75% of the token's remaining life, and at least 60 s before `exp`. */
+  _scheduleRefresh(/** @type {string|undefined} */ token) {
+    clearTimeout(this._timers.refresh);
+    const getToken = this.options.getToken;
+    if (!token || !getToken || !this.options.refreshTokens) return;
+    const exp = jwtExp(token);
+    if (!exp) return;
+    const left = exp * 1000 - Date.now();
+    const delay = Math.min(2 ** 31 - 1, Math.max(1000, Math.min(left * 0.75, left - 60000)));
+    this._timers.refresh = setTimeout(async () => {
+      try {
+        const next = await getToken({ refused: false, refresh: true });
+        if (jwtExp(next) > exp) await this.refresh(next); // the same (or an older) token would not help
+      } catch (/** @type {any} */ err) {
+        this.emit('error', { code: err.code || 'refresh-failed', message: `token refresh failed: ${err.message}` });
+      }
+    }, delay);
   }
 
   /** @param {string} room @param {Object} metadata @param {PeerInfo[]} peers */
@@ -360,6 +409,7 @@ export class Switchboard extends Emitter {
   /** @param {number} code @param {string} reason */
   _teardown(code, reason) {
     clearInterval(this._timers.heartbeat);
+    clearTimeout(this._timers.refresh);
     const ws = this.ws;
     if (!ws) return;
     ws.onopen = ws.onmessage = ws.onclose = null;
