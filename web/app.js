@@ -402,7 +402,11 @@ function wireClient(client) {
     chatMessage({ name: app.names.get(from) || data.name || 'Guest', text: data.text, self: false });
   });
   client.on('going-away', () => toast('The server is restarting — reconnecting…', { kind: 'warn' }));
-  client.on('error', ({ message }) => toast(message, { kind: 'error' }));
+  // Errors without a request behind them. Relay races (a candidate for a peer who just left) are normal.
+  client.on('error', ({ code, message }) => {
+    if (code === 'peer-not-found' || code === 'not-in-room') console.debug('switchboard:', code, message);
+    else toast(message, { kind: 'error' });
+  });
 }
 
 /** @param {Call} call */

@@ -134,6 +134,8 @@ export class Switchboard extends Emitter {
    */
   connect() {
     if (this.state === 'open') return Promise.resolve(/** @type {Welcome} */ (this.welcome));
+    if (this._opening) return this._opening; // an attempt is under way: share it
+    clearTimeout(this._timers.retry); // connect now rather than after the backoff
     this._closedByUser = false;
     return this._open();
   }
@@ -142,6 +144,7 @@ export class Switchboard extends Emitter {
   close() {
     this._closedByUser = true;
     clearTimeout(this._timers.retry);
+    this._abortOpen?.(new SwitchboardError('disconnected', 'closed'));
     this._teardown(1000, 'client closed');
     this.rooms.clear();
     this.welcome = null;
@@ -265,8 +268,14 @@ export class Switchboard extends Emitter {
     this.emit('state', { state, previous });
   }
 
-  /** One connection attempt: socket, hello, welcome, re-join. */
-  async _open() {
+  /** One connection attempt: socket, hello, welcome, re-join. While it runs, `connect()` returns it. */
+  _open() {
+    const attempt = this._connectOnce().finally(() => { if (this._opening === attempt) this._opening = null; });
+    this._opening = attempt;
+    return attempt;
+  }
+
+  async _connectOnce() {
     const reconnecting = this.welcome !== null;
     this._setState(reconnecting ? 'reconnecting' : 'connecting');
     let token = this.options.token;
@@ -282,6 +291,7 @@ export class Switchboard extends Emitter {
     const ws = new WS(this.url);
     this.ws = ws;
     const welcome = await new Promise((resolve, reject) => {
+      this._abortOpen = reject;
       let helloId = 0;
       ws.onopen = () => {
         helloId = this._nextId++;
@@ -298,6 +308,7 @@ export class Switchboard extends Emitter {
         reject(new SwitchboardError(e.code === 4401 ? 'unauthorized' : 'disconnected', `closed (${e.code})`));
       };
     });
+    this._abortOpen = null;
     this.welcome = welcome;
     this._attempt = 0;
     this._refused = false;
@@ -389,8 +400,10 @@ export class Switchboard extends Emitter {
     }
   }
 
-  /** Sends `ping` every heartbeat; if a whole period passes with nothing back, the socket is dead. */
-  /** @param {number} seconds */
+  /**
+   * Sends `ping` every heartbeat; if a whole period passes with nothing back, the socket is dead.
+   * @param {number} seconds
+   */
   _startHeartbeat(seconds) {
     clearInterval(this._timers.heartbeat);
     const ms = Math.max(1, seconds || 20) * 1000;
@@ -436,6 +449,7 @@ export class Switchboard extends Emitter {
     const delay = base / 2 + Math.random() * base / 2; // "equal jitter"
     clearTimeout(this._timers.retry);
     this._timers.retry = setTimeout(() => {
+      if (this.state === 'open' || this._opening) return;
       this._open().catch(() => { /* _onClose already scheduled the next attempt */ });
     }, delay);
   }
