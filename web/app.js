@@ -98,6 +98,10 @@ async function startPreview() {
       video: { width: { ideal: 1280 }, height: { ideal: 720 } },
     });
   } catch {
+    if (!window.isSecureContext || !navigator.mediaDevices) {
+      note.textContent = 'Camera and microphone need HTTPS (or localhost). You can still join to watch and chat.';
+      return applyMediaState();
+    }
     try {
       app.stream = await navigator.mediaDevices.getUserMedia({ audio: true });
       note.textContent = 'No camera available — others will see your initials.';
@@ -204,8 +208,8 @@ async function join(e) {
     const call = new Call(client, app.room, { localStream: app.stream, connectTo: (p) => !p.metadata?.bot });
     app.call = call;
     wireCall(call);
-    enterCall();
     const joined = await call.join(metadata());
+    enterCall(); // same task as the join reply: no event can slip in between
     for (const p of joined.peers) addPeer(p, false);
     renderPeople();
     history.replaceState(null, '', `?room=${encodeURIComponent(app.room)}`);

@@ -1,10 +1,10 @@
 // Three people: a full mesh (each page connected to and decoding video from the two others),
-// then one leaves with the Leave button and its tile disappears from the other two.
+// then one leaves with the Leave button and its tile disappears from the other two; then it joins again.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startEnv, joinViaUrl, selfId, callPeers, waitFor, waitConnectedTo, waitVideoFlowing } from './lib/env.mjs';
 
-test('three-party mesh, then one leaves', { timeout: 120000 }, async (t) => {
+test('three-party mesh, then one leaves and comes back', { timeout: 120000 }, async (t) => {
   const env = await startEnv(t);
   try {
     const names = ['Alice', 'Bob', 'Carol'];
@@ -36,6 +36,20 @@ test('three-party mesh, then one leaves', { timeout: 120000 }, async (t) => {
     // Alice and Bob are still in a working call.
     await Promise.all([waitConnectedTo(alice, [ids[1]]), waitConnectedTo(bob, [ids[0]])]);
     await Promise.all([waitVideoFlowing(alice, ids[1]), waitVideoFlowing(bob, ids[0])]);
+
+    // Carol changes her mind: the lobby kept her name and room, she clicks Join again.
+    assert.equal(await carol.locator('#name').inputValue(), 'Carol');
+    assert.equal(await carol.locator('#room').inputValue(), 'e2e-mesh');
+    await carol.locator('#join').click();
+    await carol.locator('#conn[data-state="open"]').waitFor();
+    const carolAgain = await selfId(carol);
+    await Promise.all([
+      waitConnectedTo(alice, [ids[1], carolAgain]),
+      waitConnectedTo(bob, [ids[0], carolAgain]),
+      waitConnectedTo(carol, [ids[0], ids[1]]),
+    ]);
+    await Promise.all([waitVideoFlowing(carol, ids[0]), waitVideoFlowing(alice, carolAgain)]);
+    for (const p of pages) assert.equal(await p.locator('#grid .tile').count(), 3);
   } catch (err) {
     t.diagnostic(env.dump());
     throw err;

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { WebSocket } from 'ws';
 import { Switchboard, SwitchboardError } from '../../web/sdk/switchboard.js';
-import { startServer, startProxy } from './lib/env.mjs';
+import { startServer, startProxy, mintToken } from './lib/env.mjs';
 
 /** Resolves with the detail of the next `type` event on `emitter` matching `pred`. */
 function next(emitter, type, pred = () => true, timeout = 10000) {
@@ -17,13 +17,7 @@ function next(emitter, type, pred = () => true, timeout = 10000) {
 }
 
 const SECRET = crypto.randomBytes(24).toString('hex');
-/** An HS256 token signed with the server's secret (so tests choose `sub` and `exp`). */
-function mint(sub, { ttl = 3600, name } = {}) {
-  const b64 = (o) => Buffer.from(JSON.stringify(o)).toString('base64url');
-  const now = Math.floor(Date.now() / 1000);
-  const body = `${b64({ alg: 'HS256', typ: 'JWT' })}.${b64({ sub, name, iat: now, exp: now + ttl, grants: { rooms: ['*'] } })}`;
-  return `${body}.${crypto.createHmac('sha256', SECRET).update(body).digest('base64url')}`;
-}
+const mint = (sub, opts) => mintToken(SECRET, sub, opts);
 
 /** `ws` answers WebSocket pings by itself; this one does not, like a frozen tab would not. */
 class NoAutoPong extends WebSocket {
@@ -170,6 +164,21 @@ test('SDK in Node against the server', { timeout: 60000 }, async (t) => {
     await assert.rejects(r.refresh('garbage'), (err) => err.code === 'unauthorized');
     assert.ok(r.rooms.has('refresh-room'));
     r.close();
+  });
+
+  await t.test('connect() twice shares one attempt; close() during connect rejects it', async () => {
+    let sockets = 0;
+    class Counting extends NoAutoPong { constructor(url) { super(url); sockets++; } }
+    const d = client({ getToken: () => devToken('Dee'), WebSocket: Counting });
+    const [w1, w2] = await Promise.all([d.connect(), d.connect()]);
+    assert.equal(w1, w2);
+    assert.equal(sockets, 1);
+    d.close();
+    const e = client({ getToken: () => devToken('Eve') });
+    const pending = e.connect();
+    e.close();
+    await assert.rejects(pending, (err) => err.code === 'disconnected');
+    assert.equal(e.state, 'closed');
   });
 
   await t.test('a refused token fails connect() with unauthorized and does not retry', async () => {

@@ -38,6 +38,18 @@ test('two-party call: media flows both ways and chat is delivered', { timeout: 9
     const shot = path.join(ARTIFACTS, 'two-party-call.png');
     await ada.screenshot({ path: shot });
     t.diagnostic(`screenshot: ${shot}`);
+
+    // Grace mutes her mic and turns her camera off: Ada sees it on the tile and in the list.
+    await grace.locator('#toggle-mic').click();
+    await grace.locator('#toggle-cam').click();
+    assert.equal(await grace.locator('#toggle-mic').getAttribute('aria-pressed'), 'false');
+    assert.equal(await grace.evaluate(() => window.__switchboard.stream.getTracks().map((t) => t.enabled).join()), 'false,false');
+    const tile = ada.locator(`.tile[data-peer="${graceId}"]`);
+    await ada.locator(`.tile[data-peer="${graceId}"][data-audio="off"][data-video="off"]`).waitFor({ timeout: 10000 });
+    assert.ok(await tile.locator('.avatar').isVisible(), 'camera off shows the avatar');
+    assert.ok(await tile.locator('.mic-off').isVisible(), 'muted shows the mic-off icon');
+    await grace.locator('#toggle-mic').click();
+    await ada.locator(`.tile[data-peer="${graceId}"][data-audio="on"]`).waitFor({ timeout: 10000 });
   } catch (err) {
     t.diagnostic(env.dump());
     throw err;

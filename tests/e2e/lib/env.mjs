@@ -1,6 +1,7 @@
 // Test environment for the browser suite: a network namespace with only loopback in it, the real
 // server and Chromium both running inside, and helpers to open pages and wait on conditions.
 import { spawn, spawnSync } from 'node:child_process';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -25,6 +26,14 @@ const CHROMIUM_ARGS = [
 ];
 
 let envCount = 0;
+
+/** An HS256 JWT signed with `secret`, for servers started with --jwt-hs256-secret. */
+export function mintToken(secret, sub, { ttl = 3600, name, rooms = ['*'] } = {}) {
+  const b64 = (o) => Buffer.from(JSON.stringify(o)).toString('base64url');
+  const now = Math.floor(Date.now() / 1000);
+  const body = `${b64({ alg: 'HS256', typ: 'JWT' })}.${b64({ sub, name, iat: now, exp: now + ttl, grants: { rooms } })}`;
+  return `${body}.${crypto.createHmac('sha256', secret).update(body).digest('base64url')}`;
+}
 
 /** Polls `fn` until it returns a truthy value; throws `what` after `timeout` ms. */
 export async function waitFor(fn, { timeout = 20000, interval = 100, what = 'condition' } = {}) {
@@ -73,9 +82,9 @@ function tryNetns(name) {
  * logged its address. Stopped with SIGTERM by `stop()` or at the end of the test.
  * @param {import('node:test').TestContext} t
  */
-export async function startServer(t, { args = [], listen = '127.0.0.1:0', inNs = (a) => a, cleanups = null } = {}) {
+export async function startServer(t, { args = [], dev = true, listen = '127.0.0.1:0', inNs = (a) => a, cleanups = null } = {}) {
   if (!fs.existsSync(SERVER_BIN)) throw new Error(`server binary not found: ${SERVER_BIN} (build it, or set SWITCHBOARD_BIN)`);
-  const argv = inNs([SERVER_BIN, '--dev', '--listen', listen, '--web-root', path.join(REPO, 'web'), '--log-format', 'json', ...args]);
+  const argv = inNs([SERVER_BIN, ...(dev ? ['--dev'] : []), '--listen', listen, '--web-root', path.join(REPO, 'web'), '--log-format', 'json', ...args]);
   const child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
   const log = [];
   readline.createInterface({ input: child.stderr }).on('line', (l) => { log.push(l); if (log.length > 400) log.shift(); });
@@ -118,9 +127,10 @@ export async function startProxy(target, { inNs = (a) => a, cleanups } = {}) {
 
 /**
  * Starts the environment. `t` is the node:test context (for diagnostics and cleanup).
+ * `server` options go to startServer (e.g. `{dev: false, args: [...]}`).
  * @param {import('node:test').TestContext} t
  */
-export async function startEnv(t) {
+export async function startEnv(t, { server: serverOptions = {} } = {}) {
   const cleanups = [];
   const env = { ns: null, origin: '', pages: [], cleanups };
   t.after(async () => {
@@ -143,12 +153,12 @@ export async function startEnv(t) {
   env.inNs = (argv) => (env.ns ? ['ip', 'netns', 'exec', env.ns, ...argv] : argv);
 
   // 2. The server.
-  let server = await startServer(t, { inNs: env.inNs, cleanups });
+  let server = await startServer(t, { ...serverOptions, inNs: env.inNs, cleanups });
   env.server = server;
   /** Stops the server (SIGTERM) and starts a new one on the same address, like `make run` again. */
   env.restartServer = async () => {
     const stopped = await server.stop();
-    server = await startServer(t, { inNs: env.inNs, cleanups, listen: new URL(origin).host });
+    server = await startServer(t, { ...serverOptions, inNs: env.inNs, cleanups, listen: new URL(origin).host });
     env.server = server;
     return stopped;
   };
