@@ -38,6 +38,8 @@ int parse_options(int argc, char** argv, Options& o) {
   CLI::App app{
       "switchboard-bench: protocol v1 load generator (idle, relay, fanout, join-storm). Prints one JSON line "
       "per run on stdout and a summary on stderr."};
+  // A later flag wins over an earlier one, so a script can put overrides last.
+  app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   const std::map<std::string, Scenario> scenarios{{"idle", Scenario::idle},
                                                   {"relay", Scenario::relay},
                                                   {"fanout", Scenario::fanout},
