@@ -10,7 +10,7 @@ APT_PACKAGES=(
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev libssl-dev libsimdjson-dev libjwt-dev libsodium-dev
   libsqlite3-dev libhiredis-dev libspdlog-dev libfmt-dev libtomlplusplus-dev
   libcli11-dev libgtest-dev libgmock-dev
-  redis-server iproute2 chromium
+  redis-server iproute2 chromium gnuplot-nox
 )
 # Node.js may come from elsewhere (a newer build); only ask Debian for it when absent.
 if ! command -v node >/dev/null 2>&1; then APT_PACKAGES+=(nodejs); fi
