@@ -72,9 +72,36 @@ void apply_toml(Config& c, const std::string& path) {
   num("limits.max_frame_bytes", c.max_frame_bytes);
   num("limits.max_room_peers", c.max_room_peers);
   num("limits.shutdown_grace_s", c.shutdown_grace_s);
+  auto real = [&](std::string_view key, double& out) {
+    if (auto v = t.at_path(key).value<double>()) {
+      if (*v < 0) throw std::runtime_error(std::string(key) + " must not be negative");
+      out = *v;
+    }
+  };
+  real("limits.max_msgs_per_s", c.max_msgs_per_s);
+  real("limits.msg_burst", c.msg_burst);
+  real("limits.max_bytes_per_s", c.max_bytes_per_s);
+  real("limits.bytes_burst", c.bytes_burst);
+  num("limits.rate_limit_close_after", c.rate_limit_close_after);
+  num("limits.max_rooms_per_conn", c.max_rooms_per_conn);
+  num("limits.max_queued_bytes", c.max_queued_bytes);
+  num("limits.max_connections", c.max_connections);
+  num("limits.max_conns_per_ip", c.max_conns_per_ip);
+  real("limits.conn_rate_per_ip", c.conn_rate_per_ip);
+  real("limits.conn_burst_per_ip", c.conn_burst_per_ip);
+  num("limits.upgrade_timeout_s", c.upgrade_timeout_s);
+  auto strings = [&](std::string_view key, std::vector<std::string>& out) {
+    if (auto* arr = t.at_path(key).as_array())
+      for (auto& e : *arr)
+        if (auto s = e.value<std::string>()) out.push_back(*s);
+  };
+  strings("security.allowed_origins", c.allowed_origins);
+  strings("security.trusted_proxies", c.trusted_proxies);
+  str("tls.cert_file", c.tls_cert_file);
+  str("tls.key_file", c.tls_key_file);
 
-  static const std::vector<std::string> known_top = {"listen", "web_root", "log_format", "log_level",
-                                                     "dev",    "threads",  "jwt",        "limits"};
+  static const std::vector<std::string> known_top = {"listen",  "web_root", "log_format", "log_level", "dev",
+                                                     "threads", "jwt",      "limits",     "security",  "tls"};
   for (auto& [k, v] : t) {
     (void)v;
     if (std::find(known_top.begin(), known_top.end(), std::string(k.str())) == known_top.end())
@@ -132,6 +159,56 @@ std::optional<Config> load_config(int argc, char** argv, int& exit_code) {
   auto* o_cap = app.add_option("--max-room-peers", max_room_peers, "Peers per room (default 50)")
                     ->check(CLI::Range(size_t{1}, size_t{1000000}));
 
+  double msgs_per_s = 0, bytes_per_s = 0, conn_rate = 0;
+  size_t max_rooms = 0, max_queued = 0, max_conns = 0, max_per_ip = 0;
+  unsigned upgrade_timeout = 0;
+  std::vector<std::string> origins, proxies;
+  std::string tls_cert, tls_key;
+  auto* o_mps = app.add_option("--max-msgs-per-s", msgs_per_s,
+                               "Frames per second per connection, 0 = unlimited (default 200, burst 1000)")
+                    ->check(CLI::NonNegativeNumber)
+                    ->group("Limits");
+  auto* o_bps = app.add_option("--max-bytes-per-s", bytes_per_s,
+                               "Bytes per second per connection, 0 = unlimited (default 1 MiB, burst 4 MiB)")
+                    ->check(CLI::NonNegativeNumber)
+                    ->group("Limits");
+  auto* o_rooms =
+      app.add_option("--max-rooms-per-conn", max_rooms, "Rooms one connection may be in (default 16)")
+          ->group("Limits");
+  auto* o_queued =
+      app.add_option("--max-queued-bytes", max_queued,
+                     "Outbound bytes waiting for a slow reader before close 1008 (default 4 MiB)")
+          ->group("Limits");
+  auto* o_maxc =
+      app.add_option("--max-connections", max_conns,
+                     "Open WebSockets, server-wide; beyond: HTTP 503 (default 100000, 0 = unlimited)")
+          ->group("Limits");
+  auto* o_perip =
+      app.add_option("--max-conns-per-ip", max_per_ip,
+                     "Open WebSockets per client address; beyond: HTTP 429 (default 256, 0 = unlimited)")
+          ->group("Limits");
+  auto* o_crate =
+      app.add_option("--conn-rate-per-ip", conn_rate,
+                     "New WebSockets per second per client address (default 20, burst 100, 0 = unlimited)")
+          ->check(CLI::NonNegativeNumber)
+          ->group("Limits");
+  auto* o_upg = app.add_option("--upgrade-timeout-s", upgrade_timeout,
+                               "Seconds to send a complete HTTP request (default 10)")
+                    ->check(CLI::Range(1u, 600u))
+                    ->group("Limits");
+  auto* o_origin =
+      app.add_option("--allowed-origin", origins,
+                     "Browser Origin allowed to connect; repeatable (default: any; not checked in dev mode)")
+          ->group("Security");
+  auto* o_proxy = app.add_option("--trusted-proxy", proxies,
+                                 "Address or network whose X-Forwarded-For is believed; repeatable")
+                      ->group("Security");
+  auto* o_cert =
+      app.add_option("--tls-cert", tls_cert,
+                     "TLS certificate chain (PEM); with --tls-key serves https/wss; reloaded on SIGHUP")
+          ->group("Security");
+  auto* o_key = app.add_option("--tls-key", tls_key, "TLS private key (PEM)")->group("Security");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -181,6 +258,23 @@ std::optional<Config> load_config(int argc, char** argv, int& exit_code) {
   if (o_hello->count()) c.hello_timeout_s = hello_timeout;
   if (o_frame->count()) c.max_frame_bytes = max_frame;
   if (o_cap->count()) c.max_room_peers = max_room_peers;
+  if (o_mps->count()) c.max_msgs_per_s = msgs_per_s;
+  if (o_bps->count()) c.max_bytes_per_s = bytes_per_s;
+  if (o_rooms->count()) c.max_rooms_per_conn = max_rooms;
+  if (o_queued->count()) c.max_queued_bytes = max_queued;
+  if (o_maxc->count()) c.max_connections = max_conns;
+  if (o_perip->count()) c.max_conns_per_ip = max_per_ip;
+  if (o_crate->count()) c.conn_rate_per_ip = conn_rate;
+  if (o_upg->count()) c.upgrade_timeout_s = upgrade_timeout;
+  if (o_origin->count()) c.allowed_origins = origins;
+  if (o_proxy->count()) c.trusted_proxies = proxies;
+  if (o_cert->count()) c.tls_cert_file = tls_cert;
+  if (o_key->count()) c.tls_key_file = tls_key;
+  if (c.tls_cert_file.empty() != c.tls_key_file.empty()) {
+    std::cerr << "switchboard: --tls-cert and --tls-key go together\n";
+    exit_code = 2;
+    return std::nullopt;
+  }
 
   if (c.log_format != "text" && c.log_format != "json") {
     std::cerr << "switchboard: log format must be text or json\n";

@@ -29,6 +29,28 @@ struct Config {
   size_t max_frame_bytes = 64 * 1024;
   size_t max_room_peers = 50;
   unsigned shutdown_grace_s = 5;
+
+  // Per connection (0 = unlimited): token buckets on frames and bytes received.
+  double max_msgs_per_s = 200;
+  double msg_burst = 1000;
+  double max_bytes_per_s = 1024 * 1024;
+  double bytes_burst = 4 * 1024 * 1024;
+  unsigned rate_limit_close_after = 100;  // rate-limited frames within 10 s before close 4429
+  size_t max_rooms_per_conn = 16;
+  size_t max_queued_bytes = 4 * 1024 * 1024;  // outbound; past it the reader is too slow (close 1008)
+
+  // Admission (0 = unlimited).
+  size_t max_connections = 100000;  // server-wide; beyond: 503 + Retry-After
+  size_t max_conns_per_ip = 256;    // open WebSockets per client address; beyond: 429
+  double conn_rate_per_ip = 20;     // new WebSockets per second per client address; beyond: 429
+  double conn_burst_per_ip = 100;
+  unsigned upgrade_timeout_s = 10;  // to send a complete HTTP request (slowloris)
+
+  std::vector<std::string> allowed_origins;  // browsers' Origin must be one of these; empty: any
+  std::vector<std::string> trusted_proxies;  // X-Forwarded-For is believed only from these
+
+  std::string tls_cert_file;  // PEM chain; with tls_key_file, serve https/wss only
+  std::string tls_key_file;
 };
 
 // Splits "HOST:PORT", "[v6]:PORT" or ":PORT". False when malformed.

@@ -12,6 +12,7 @@
 #include <memory>
 #include <optional>
 
+#include "service/http_routes.h"
 #include "service/shard.h"
 
 namespace sb::service {
@@ -25,12 +26,15 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   void do_read();
   void on_read(boost::beast::error_code ec, size_t bytes);
   void on_write(bool keep_alive, boost::beast::error_code ec, size_t bytes);
+  std::optional<Response> admit(const Request& req);
+  void respond(Response&& res);
 
   Shard& shard_;
   boost::beast::tcp_stream stream_;
   boost::beast::flat_buffer buffer_;
   std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
-  std::string remote_;
+  std::string remote_;     // "ip:port" of the TCP peer, for logs
+  std::string client_ip_;  // the client's address (X-Forwarded-For from trusted proxies), for limits
 };
 
 }  // namespace sb::service

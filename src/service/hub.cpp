@@ -108,6 +108,10 @@ void Hub::join(Session& s, const proto::ClientMessage& m) {
   if (!s.identity_.grants.may_join(m.room))
     return error(s, m.id, ErrorCode::forbidden, "token does not grant this room");
   if (s.in_room(room)) return error(s, m.id, ErrorCode::already_joined, "already in this room");
+  if (cfg_.max_rooms_per_conn && s.rooms_.size() >= cfg_.max_rooms_per_conn)
+    return error(
+        s, m.id, ErrorCode::forbidden,
+        "joined-room limit reached (" + std::to_string(cfg_.max_rooms_per_conn) + " per connection)");
 
   rtc::Member me{s.peer_, s.identity_.user, s.identity_.name,
                  m.metadata.empty() ? std::string("{}") : std::string(m.metadata), s.shard()};

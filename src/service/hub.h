@@ -27,7 +27,8 @@ struct HubConfig {
   unsigned bad_request_limit = 20;  // within bad_request_window_s, closes with 4400
   unsigned bad_request_window_s = 10;
   std::string ice_servers_json = "[]";
-  int64_t token_leeway_s = 30;  // same leeway as token verification
+  int64_t token_leeway_s = 30;     // same leeway as token verification
+  size_t max_rooms_per_conn = 16;  // 0: unlimited
 };
 
 class Hub {

@@ -16,6 +16,8 @@
 #include "auth/jwt_verifier.h"
 #include "core/json_text.h"
 #include "core/random.h"
+#include "service/admission.h"
+#include "service/client_address.h"
 #include "service/http_session.h"
 #include "service/hub.h"
 #include "service/shard.h"
@@ -32,6 +34,8 @@ struct Server::Impl {
   std::unique_ptr<routing::LocalBus> bus;
   std::unique_ptr<auth::JwtVerifier> verifier;
   std::unique_ptr<Hub> hub;
+  std::unique_ptr<Admission> admission;
+  std::unique_ptr<TrustedProxies> trusted_proxies;
   HttpContext http;
   std::unique_ptr<tcp::acceptor> acceptor;
   std::unique_ptr<asio::signal_set> signals;
@@ -107,6 +111,15 @@ bool Server::Impl::setup() {
   HubConfig hc;
   hc.heartbeat_s = cfg.heartbeat_s;
   hc.max_room_peers = cfg.max_room_peers;
+  hc.max_rooms_per_conn = cfg.max_rooms_per_conn;
+  try {
+    trusted_proxies = std::make_unique<TrustedProxies>(cfg.trusted_proxies);
+  } catch (const std::exception& e) {
+    spdlog::error("{}", e.what());
+    return false;
+  }
+  admission = std::make_unique<Admission>(AdmissionLimits{cfg.max_connections, cfg.max_conns_per_ip,
+                                                          cfg.conn_rate_per_ip, cfg.conn_burst_per_ip});
   hub = std::make_unique<Hub>(hc, *verifier, *bus);
 
   std::error_code fec;
@@ -137,6 +150,8 @@ bool Server::Impl::setup() {
     s->cfg = &cfg;
     s->hub = hub.get();
     s->http = &http;
+    s->admission = admission.get();
+    s->trusted_proxies = trusted_proxies.get();
   }
 
   // Listener on shard 0; accepted sockets are handed to shards round robin.

@@ -17,7 +17,9 @@
 
 namespace sb::service {
 
+class Admission;
 class Hub;
+class TrustedProxies;
 class WsSession;
 
 struct Shard {
@@ -35,6 +37,8 @@ struct Shard {
   const Config* cfg = nullptr;
   Hub* hub = nullptr;
   const HttpContext* http = nullptr;
+  Admission* admission = nullptr;
+  const TrustedProxies* trusted_proxies = nullptr;
 };
 
 }  // namespace sb::service

@@ -6,6 +6,7 @@
 #include <ctime>
 
 #include "proto/encode.h"
+#include "service/admission.h"
 #include "service/hub.h"
 
 namespace sb::service {
@@ -14,14 +15,21 @@ namespace beast = boost::beast;
 namespace websocket = beast::websocket;
 namespace asio = boost::asio;
 
-WsSession::WsSession(Shard& shard, beast::tcp_stream&& stream, std::string remote, std::string query_token)
-    : Session(shard.index), shard_(shard), ws_(std::move(stream)) {
+WsSession::WsSession(Shard& shard, beast::tcp_stream&& stream, std::string remote, std::string client_ip,
+                     std::string query_token)
+    : Session(shard.index),
+      shard_(shard),
+      ws_(std::move(stream)),
+      client_ip_(std::move(client_ip)),
+      msg_rate_(shard.cfg->max_msgs_per_s, shard.cfg->msg_burst),
+      byte_rate_(shard.cfg->max_bytes_per_s, shard.cfg->bytes_burst) {
   remote_ = std::move(remote);
   query_token_ = std::move(query_token);
 }
 
 WsSession::~WsSession() {
   shard_.sessions.erase(this);
+  shard_.admission->release(client_ip_);
 }
 
 void WsSession::run(beast::http::request<beast::http::string_body> req) {
@@ -58,16 +66,32 @@ void WsSession::do_read() {
 void WsSession::on_read(beast::error_code ec, size_t) {
   if (ec)
     return finish();  // closed by peer, by us, or failed (too big -> 1009, bad UTF-8 -> 1007: sent by Beast)
-  last_rx_ = Clock::now();
+  const auto now = Clock::now();
+  last_rx_ = now;
   if (!closing_) {
     if (!ws_.got_text())
       close(proto::close_code::bad_request, "binary frames are not accepted");
-    else
+    else if (rate_ok(now, buffer_.size()))
       on_frame();
   }
   buffer_.consume(buffer_.size());
   if (buffer_.capacity() > 16 * 1024) buffer_.shrink_to_fit();  // a big message must not pin a big buffer
   do_read();
+}
+
+// Per-connection token buckets on frames and bytes. A frame over the limit is
+// dropped with `rate-limited`; a client that keeps flooding (close_after such
+// frames within 10 s) is disconnected with 4429.
+bool WsSession::rate_ok(Clock::time_point now, size_t bytes) {
+  if (msg_rate_.take(now) && byte_rate_.take(now, static_cast<double>(bytes))) return true;
+  if (now - rate_window_start_ > std::chrono::seconds(10)) {
+    rate_window_start_ = now;
+    rate_limited_ = 0;
+  }
+  send(proto::error({}, proto::ErrorCode::rate_limited, "too many messages; slow down"));
+  if (shard_.cfg->rate_limit_close_after > 0 && ++rate_limited_ >= shard_.cfg->rate_limit_close_after)
+    close(proto::close_code::rate_limited, "rate limit exceeded");
+  return false;
 }
 
 void WsSession::on_frame() {
@@ -88,13 +112,13 @@ void WsSession::deliver(const routing::Body& body) {
   o.tail_len = static_cast<uint8_t>(proto::write_tail(o.tail, ++seq_));
   queued_bytes_ += body->size() + o.tail_len;
   queue_.push_back(std::move(o));
-  if (queued_bytes_ > kMaxQueuedBytes) {
+  if (shard_.cfg->max_queued_bytes && queued_bytes_ > shard_.cfg->max_queued_bytes) {
     spdlog::warn("closing slow reader peer={} remote={} queued_bytes={}", peer_id().str(), remote(),
                  queued_bytes_);
     // Keep the frame being written (its buffer is in use); drop the rest.
     queue_.erase(queue_.begin() + (writing_ ? 1 : 0), queue_.end());
     queued_bytes_ = queue_.empty() ? 0 : queue_.front().body->size() + queue_.front().tail_len;
-    close(1008, "send queue full");
+    close(proto::close_code::slow_reader, "send queue full");
     return;
   }
   if (!writing_) do_write();

@@ -18,6 +18,7 @@
 #include <deque>
 #include <memory>
 
+#include "core/token_bucket.h"
 #include "service/session.h"
 #include "service/shard.h"
 
@@ -27,7 +28,9 @@ class WsSession final : public Session, public std::enable_shared_from_this<WsSe
  public:
   using Clock = std::chrono::steady_clock;
 
-  WsSession(Shard& shard, boost::beast::tcp_stream&& stream, std::string remote, std::string query_token);
+  // `client_ip` was admitted by shard.admission; the session releases it when destroyed.
+  WsSession(Shard& shard, boost::beast::tcp_stream&& stream, std::string remote, std::string client_ip,
+            std::string query_token);
   ~WsSession() override;
 
   // Completes the upgrade for `req` and starts reading.
@@ -67,6 +70,13 @@ class WsSession final : public Session, public std::enable_shared_from_this<WsSe
   bool closing_ = false;  // no more input is processed, queue drains then close
   bool close_sent_ = false;
   bool finished_ = false;
+  bool rate_ok(Clock::time_point now, size_t bytes);
+
+  std::string client_ip_;
+  TokenBucket msg_rate_;
+  TokenBucket byte_rate_;
+  unsigned rate_limited_ = 0;  // rate-limited frames in the current window
+  Clock::time_point rate_window_start_{};
   bool ping_in_flight_ = false;  // a ping frame is being written
   uint16_t close_code_ = 0;
   std::string close_reason_;
@@ -74,8 +84,5 @@ class WsSession final : public Session, public std::enable_shared_from_this<WsSe
   Clock::time_point last_rx_;
   Clock::time_point last_ping_;
 };
-
-// Outbound queue limit per connection (bytes). Past it the reader is too slow.
-inline constexpr size_t kMaxQueuedBytes = 4 * 1024 * 1024;
 
 }  // namespace sb::service
