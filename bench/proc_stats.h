@@ -1,7 +1,10 @@
-// bench/proc_rss.h — a process's resident set size, from /proc/<pid>/status.
+// bench/proc_stats.h — what the server process uses, from /proc: resident memory and CPU time.
 #pragma once
 
+#include <unistd.h>
+
 #include <fstream>
+#include <sstream>
 #include <string>
 
 namespace sb::bench {
@@ -15,6 +18,26 @@ inline long long read_rss_kib(int pid) {
     if (line.rfind("VmRSS:", 0) == 0) return std::stoll(line.substr(6));
   }
   return -1;
+}
+
+// User + system CPU seconds used so far by every thread of `pid`, or -1.
+// Runtimes that use helper threads (GC, I/O pools) are charged for them too.
+inline double read_cpu_s(int pid) {
+  if (pid <= 0) return -1;
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat;
+  if (!std::getline(in, stat)) return -1;
+  // Fields after the command name (which may hold spaces) start after the last ')'.
+  const size_t paren = stat.rfind(')');
+  if (paren == std::string::npos) return -1;
+  std::istringstream fields(stat.substr(paren + 2));
+  std::string f;
+  unsigned long long utime = 0, stime = 0;
+  for (int i = 3; i <= 15 && fields >> f; ++i) {
+    if (i == 14) utime = std::stoull(f);
+    if (i == 15) stime = std::stoull(f);
+  }
+  return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
 }  // namespace sb::bench

@@ -67,7 +67,8 @@ std::string result_json(const Options& o, const Result& r) {
   }
   if (o.scenario == Scenario::relay || o.scenario == Scenario::fanout)
     j << ",\"size\":" << o.size << ",\"rate\":" << num(o.rate, 0) << ",\"window\":" << o.window;
-  j << ",\"warmup_s\":" << num(o.warmup_s, 2) << ",\"duration_s\":" << num(r.measured_s, 3);
+  j << ",\"warmup_s\":" << num(o.warmup_s, 2) << ",\"duration_s\":" << num(r.measured_s, 3)
+    << ",\"server_cpu_s\":" << num(r.server_cpu_s, 3) << ",\"gen_cpu_s\":" << num(r.gen_cpu_s, 3);
   switch (o.scenario) {
     case Scenario::idle:
       j << ",\"rss_before_kib\":" << r.rss_before_kib << ",\"rss_ready_kib\":" << r.rss_ready_kib
@@ -77,10 +78,12 @@ std::string result_json(const Options& o, const Result& r) {
     case Scenario::fanout:
       j << ",\"sent\":" << s.sent << ",\"delivered\":" << s.delivered << ",\"skipped\":" << s.skipped
         << ",\"sent_per_s\":" << num(per_s(s.sent, r.measured_s))
-        << ",\"deliveries_per_s\":" << num(per_s(s.delivered, r.measured_s));
+        << ",\"deliveries_per_s\":" << num(per_s(s.delivered, r.measured_s))
+        << ",\"deliveries_per_server_cpu_s\":" << num(per_s(s.delivered, r.server_cpu_s), 0);
       break;
     case Scenario::join_storm:
-      j << ",\"joins\":" << s.joins << ",\"joins_per_s\":" << num(per_s(s.joins, r.measured_s));
+      j << ",\"joins\":" << s.joins << ",\"joins_per_s\":" << num(per_s(s.joins, r.measured_s))
+        << ",\"joins_per_server_cpu_s\":" << num(per_s(s.joins, r.server_cpu_s), 0);
       break;
   }
   if (o.scenario != Scenario::idle) {
@@ -132,6 +135,9 @@ std::string result_summary(const Options& o, const Result& r) {
     t << "  latency us: p50 " << num(us(h.quantile(0.5))) << "  p99 " << num(us(h.quantile(0.99)))
       << "  p99.9 " << num(us(h.quantile(0.999))) << "  max " << num(us(h.max())) << "  (" << h.count()
       << " samples)\n";
+  if (r.measured_s > 0)
+    t << "  CPU while measuring: server " << num(100 * r.server_cpu_s / r.measured_s, 0) << "%, generator "
+      << num(100 * r.gen_cpu_s / r.measured_s, 0) << "% (of one core)\n";
   t << "  errors: " << s.error_total() + r.failed;
   if (!s.first_error.empty()) t << " (first: " << s.first_error << ")";
   t << "\n";

@@ -27,12 +27,14 @@ const v = (x) => (x === undefined || x === null || Number.isNaN(x) ? '-' : Strin
 const rows = (fn) => SERVERS.map((s) => `${s} ${fn(s).map(v).join(' ')}`).join('\n') + '\n';
 writeFileSync(
   join(dataDir, 'throughput.dat'),
-  '# server relay_msgs_s fanout_deliveries_s joins_s idle_bytes_per_conn\n' +
+  '# server relay_msgs_s fanout_deliveries_s joins_s idle_bytes_per_conn relay_per_cpu_s fanout_per_cpu_s\n' +
     rows((s) => [
       get(s, 'relay')?.deliveries_per_s,
       get(s, 'fanout')?.deliveries_per_s,
       get(s, 'join-storm')?.joins_per_s,
       get(s, 'idle')?.bytes_per_conn,
+      get(s, 'relay')?.deliveries_per_server_cpu_s,
+      get(s, 'fanout')?.deliveries_per_server_cpu_s,
     ]),
 );
 for (const [file, k] of [
@@ -86,16 +88,38 @@ if (pacedKey) {
   row('idle: joined connections held', n === undefined ? 'n/a' : `${n}`, '100,000', n === undefined ? undefined : n >= 100000);
 }
 
+lines.push('', 'Per server CPU-second (what each server costs, whatever the generator or the neighbours left it):', '',
+  '| measure | switchboard vs bun | switchboard vs node-ws |', '|---|---|---|');
+for (const [what, k, field] of [
+  ['relay deliveries per server CPU-s', 'relay', 'deliveries_per_server_cpu_s'],
+  ['fanout deliveries per server CPU-s', 'fanout', 'deliveries_per_server_cpu_s'],
+  ['joins per server CPU-s', 'join-storm', 'joins_per_server_cpu_s'],
+]) {
+  const mine = sb(k)?.[field];
+  lines.push(`| ${what} | ${times(ratio(mine, get('bun', k)?.[field]))} | ${times(ratio(mine, get('node-ws', k)?.[field]))} |`);
+}
+
 const table = [];
-table.push('| run | server | result | p50 µs | p99 µs | p99.9 µs | errors |', '|---|---|---|---|---|---|---|');
+table.push(
+  '| run | server | result | per server CPU-s | server CPU | p50 µs | p99 µs | p99.9 µs | errors |',
+  '|---|---|---|---|---|---|---|---|---|',
+);
 for (const r of results) {
   let what = '';
-  if (r.scenario === 'idle') what = `${r.ready} conns, ${fmt(r.bytes_per_conn, 0)} B/conn`;
-  else if (r.scenario === 'join-storm') what = `${fmt(r.joins_per_s, 0)} joins/s`;
-  else what = `${fmt(r.deliveries_per_s, 0)} deliveries/s`;
+  let eff = '';
+  if (r.scenario === 'idle') {
+    what = `${r.ready} conns, ${fmt(r.bytes_per_conn, 0)} B/conn`;
+  } else if (r.scenario === 'join-storm') {
+    what = `${fmt(r.joins_per_s, 0)} joins/s`;
+    eff = fmt(r.joins_per_server_cpu_s, 0);
+  } else {
+    what = `${fmt(r.deliveries_per_s, 0)} deliveries/s`;
+    eff = fmt(r.deliveries_per_server_cpu_s, 0);
+  }
+  const cpu = r.server_cpu_s >= 0 && r.duration_s > 0 ? `${fmt((100 * r.server_cpu_s) / r.duration_s, 0)}%` : '';
   const l = r.latency_us;
   table.push(
-    `| ${key(r)} | ${r.label} | ${what} | ${l ? fmt(l.p50, 0) : ''} | ${l ? fmt(l.p99, 0) : ''} | ${l ? fmt(l.p999, 0) : ''} | ${r.error_total} |`,
+    `| ${key(r)} | ${r.label} | ${what} | ${eff} | ${cpu} | ${l ? fmt(l.p50, 0) : ''} | ${l ? fmt(l.p99, 0) : ''} | ${l ? fmt(l.p999, 0) : ''} | ${r.error_total} |`,
   );
 }
 

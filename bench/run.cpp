@@ -1,5 +1,6 @@
 #include "run.h"
 
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -10,7 +11,7 @@
 #include <thread>
 #include <vector>
 
-#include "proc_rss.h"
+#include "proc_stats.h"
 #include "worker.h"
 
 namespace sb::bench {
@@ -35,6 +36,16 @@ void start_watchdog(double planned_s) {
     std::fputs("switchboard-bench: watchdog: run did not finish in time, exiting\n", stderr);
     std::_Exit(3);
   }).detach();
+}
+
+// CPU seconds (user + system) of this process, every thread.
+double self_cpu_s() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  auto s = [](const timeval& t) {
+    return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6;
+  };
+  return s(ru.ru_utime) + s(ru.ru_stime);
 }
 
 std::string random_prefix() {
@@ -85,11 +96,15 @@ Result run_scenario(const Options& o) {
   for (auto& w : workers) w->begin_traffic();
   sleep_s(o.warmup_s);
 
+  const double server_cpu0 = read_cpu_s(o.server_pid);
+  const double gen_cpu0 = self_cpu_s();
   shared.phase = kMeasure;
   const auto t_measure = Clock::now();
   sleep_s(o.duration_s);
   shared.phase = kDrain;
   r.measured_s = seconds_since(t_measure);
+  r.gen_cpu_s = self_cpu_s() - gen_cpu0;
+  if (server_cpu0 >= 0) r.server_cpu_s = read_cpu_s(o.server_pid) - server_cpu0;
   if (idle) r.rss_end_kib = read_rss_kib(o.server_pid);
 
   // Let what is in flight arrive (it is no longer counted), then hang up.

@@ -15,6 +15,11 @@ struct Result {
   long long rss_before_kib = -1;  // idle: before the first connection
   long long rss_ready_kib = -1;   // idle: once everyone joined
   long long rss_end_kib = -1;     // idle: after holding them for --duration
+  // CPU seconds spent while measuring: by the server (all its threads; -1
+  // without --server-pid) and by this generator. Both share one machine, so a
+  // server that needs less CPU per message leaves more to the generator.
+  double server_cpu_s = -1;
+  double gen_cpu_s = 0;
   Stats stats;
 };
 

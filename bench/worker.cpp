@@ -41,7 +41,7 @@ Worker::Worker(const Options& o, Shared& shared, unsigned index)
     : o_(o), shared_(shared), index_(index), scratch_(kScratchBytes) {
   upgrade_request_ = "GET " + o.path + " HTTP/1.1\r\nHost: " + o.host_header +
                      "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                     "Sec-WebSocket-Key: c3dpdGNoYm9hcmQtYmVuY2g=\r\nSec-WebSocket-Version: 13\r\n\r\n";
+                     "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
   pad_ = make_pad(o.size + 64, o.scenario == Scenario::relay);
   setup_concurrency_ = std::max(1u, o.concurrency / o.threads);
   if (o.scenario == Scenario::join_storm) {
