@@ -3,6 +3,7 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
+#include <boost/beast/websocket/ssl.hpp>
 #include <boost/url/parse.hpp>
 
 #include "core/json_text.h"
@@ -29,40 +30,72 @@ std::string access_token(std::string_view target) {
 }
 }  // namespace
 
-HttpSession::HttpSession(Shard& shard, boost::asio::ip::tcp::socket&& socket)
-    : shard_(shard), stream_(std::move(socket)) {
+namespace {
+std::string describe(const boost::asio::ip::tcp::socket& s) {
   beast::error_code ec;
-  auto ep = stream_.socket().remote_endpoint(ec);
-  if (!ec) remote_ = ep.address().to_string() + ":" + std::to_string(ep.port());
+  auto ep = s.remote_endpoint(ec);
+  return ec ? std::string("?") : ep.address().to_string() + ":" + std::to_string(ep.port());
+}
+}  // namespace
+
+template <class Stream>
+HttpSessionT<Stream>::HttpSessionT(Shard& shard, boost::asio::ip::tcp::socket&& socket) requires(!kTls)
+    : shard_(shard), stream_(std::move(socket)) {
+  remote_ = describe(beast::get_lowest_layer(stream_).socket());
 }
 
-void HttpSession::run() {
-  do_read();
+template <class Stream>
+HttpSessionT<Stream>::HttpSessionT(Shard& shard, boost::asio::ip::tcp::socket&& socket,
+                                   std::shared_ptr<boost::asio::ssl::context> ctx) requires(kTls)
+    : shard_(shard), tls_ctx_(std::move(ctx)), stream_(std::move(socket), *tls_ctx_) {
+  remote_ = describe(beast::get_lowest_layer(stream_).socket());
 }
 
-void HttpSession::do_read() {
+template <class Stream>
+void HttpSessionT<Stream>::run() {
+  if constexpr (kTls) {
+    beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(shard_.cfg->upgrade_timeout_s));
+    stream_.async_handshake(boost::asio::ssl::stream_base::server,
+                            [self = this->shared_from_this()](beast::error_code ec) {
+                              if (!ec) self->do_read();  // a failed handshake just drops the connection
+                            });
+  } else {
+    do_read();
+  }
+}
+
+template <class Stream>
+void HttpSessionT<Stream>::do_read() {
   parser_.emplace();
   parser_->header_limit(kMaxHeaderBytes);
   parser_->body_limit(kMaxBodyBytes);
-  stream_.expires_after(std::chrono::seconds(shard_.cfg->upgrade_timeout_s));
-  http::async_read(stream_, buffer_, *parser_,
-                   [self = shared_from_this()](beast::error_code ec, size_t n) { self->on_read(ec, n); });
+  beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(shard_.cfg->upgrade_timeout_s));
+  http::async_read(
+      stream_, buffer_, *parser_,
+      [self = this->shared_from_this()](beast::error_code ec, size_t n) { self->on_read(ec, n); });
 }
 
-void HttpSession::on_read(beast::error_code ec, size_t) {
-  if (ec) {
-    beast::error_code ignored;
-    stream_.socket().shutdown(boost::asio::ip::tcp::socket::shutdown_send, ignored);
-    return;
+template <class Stream>
+void HttpSessionT<Stream>::on_read(beast::error_code ec, size_t) {
+  if (ec == http::error::header_limit || ec == http::error::body_limit) {
+    Request req;
+    Response res{ec == http::error::header_limit ? http::status::request_header_fields_too_large
+                                                 : http::status::payload_too_large,
+                 11};
+    res.set(http::field::server, "switchboard");
+    res.keep_alive(false);
+    res.prepare_payload();
+    return respond(std::move(res));
   }
+  if (ec) return close();
   auto req = parser_->release();
   if (beast::websocket::is_upgrade(req)) {
     auto url = boost::urls::parse_origin_form(req.target());
     if (url && url->path() == "/ws" && !shard_.stopping) {
       if (auto refusal = admit(req)) return respond(std::move(*refusal));
       std::string token = access_token(req.target());
-      std::make_shared<WsSession>(shard_, std::move(stream_), std::move(remote_), std::move(client_ip_),
-                                  std::move(token))
+      std::make_shared<WsSessionT<Stream>>(shard_, std::move(stream_), std::move(remote_),
+                                           std::move(client_ip_), std::move(token))
           ->run(std::move(req));
       return;
     }
@@ -73,7 +106,8 @@ void HttpSession::on_read(beast::error_code ec, size_t) {
 // Decides whether this upgrade may become a WebSocket: Origin allow-list
 // (browsers only; not in dev mode), then the admission limits for the client's
 // address. On success the connection is counted and client_ip_ is set.
-std::optional<Response> HttpSession::admit(const Request& req) {
+template <class Stream>
+std::optional<Response> HttpSessionT<Stream>::admit(const Request& req) {
   const Config& cfg = *shard_.cfg;
   auto refuse = [&](http::status status, std::string_view code, std::string_view message,
                     unsigned retry_after) {
@@ -98,7 +132,7 @@ std::optional<Response> HttpSession::admit(const Request& req) {
       return refuse(http::status::forbidden, "forbidden", "origin not allowed", 0);
   }
   beast::error_code ec;
-  const auto peer = stream_.socket().remote_endpoint(ec);
+  const auto peer = beast::get_lowest_layer(stream_).socket().remote_endpoint(ec);
   if (ec) return refuse(http::status::bad_request, "bad-request", "connection lost", 0);
   auto xff = req.find("X-Forwarded-For");
   client_ip_ =
@@ -110,23 +144,41 @@ std::optional<Response> HttpSession::admit(const Request& req) {
                 v.reason, v.retry_after_s);
 }
 
-void HttpSession::respond(Response&& response) {
+template <class Stream>
+void HttpSessionT<Stream>::respond(Response&& response) {
   auto res = std::make_shared<Response>(std::move(response));
   const bool keep_alive = res->keep_alive() && !shard_.stopping;
   res->keep_alive(keep_alive);
   http::async_write(stream_, *res,
-                    [self = shared_from_this(), res, keep_alive](beast::error_code wec, size_t n) {
+                    [self = this->shared_from_this(), res, keep_alive](beast::error_code wec, size_t n) {
                       self->on_write(keep_alive, wec, n);
                     });
 }
 
-void HttpSession::on_write(bool keep_alive, beast::error_code ec, size_t) {
-  if (ec || !keep_alive) {
-    beast::error_code ignored;
-    stream_.socket().shutdown(boost::asio::ip::tcp::socket::shutdown_send, ignored);
-    return;
-  }
+template <class Stream>
+void HttpSessionT<Stream>::on_write(bool keep_alive, beast::error_code ec, size_t) {
+  if (ec || !keep_alive) return close();
   do_read();
 }
+
+// Ends the connection politely: TLS close_notify (bounded by the deadline), then FIN.
+template <class Stream>
+void HttpSessionT<Stream>::close() {
+  if constexpr (kTls) {
+    beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(2));
+    stream_.async_shutdown([self = this->shared_from_this()](beast::error_code) {
+      beast::error_code ignored;
+      beast::get_lowest_layer(self->stream_)
+          .socket()
+          .shutdown(boost::asio::ip::tcp::socket::shutdown_send, ignored);
+    });
+  } else {
+    beast::error_code ignored;
+    stream_.socket().shutdown(boost::asio::ip::tcp::socket::shutdown_send, ignored);
+  }
+}
+
+template class HttpSessionT<beast::tcp_stream>;
+template class HttpSessionT<beast::ssl_stream<beast::tcp_stream>>;
 
 }  // namespace sb::service

@@ -1,14 +1,17 @@
 // service/http_session.h — one HTTP/1.1 connection until it upgrades or closes.
 //
 // Reads requests with a bounded header and body and a deadline; answers them
-// through handle_request(); on `GET /ws` with an upgrade, moves the stream into
-// a WsSession and steps aside.
+// through handle_request(); on `GET /ws` with an upgrade, checks admission,
+// moves the stream into a WsSession and steps aside. One template for plain
+// TCP and TLS (which first completes the TLS handshake, under the same deadline).
 #pragma once
 
+#include <boost/asio/ssl/context.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/string_body.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
 #include <memory>
 #include <optional>
 
@@ -17,9 +20,17 @@
 
 namespace sb::service {
 
-class HttpSession : public std::enable_shared_from_this<HttpSession> {
+template <class Stream>
+class HttpSessionT : public std::enable_shared_from_this<HttpSessionT<Stream>> {
  public:
-  HttpSession(Shard& shard, boost::asio::ip::tcp::socket&& socket);
+  static constexpr bool kTls = !std::is_same_v<Stream, boost::beast::tcp_stream>;
+
+  // Plain TCP.
+  HttpSessionT(Shard& shard, boost::asio::ip::tcp::socket&& socket) requires(!kTls);
+  // TLS with `ctx` (kept alive by this session, so a reload never affects it).
+  HttpSessionT(Shard& shard, boost::asio::ip::tcp::socket&& socket,
+               std::shared_ptr<boost::asio::ssl::context> ctx) requires(kTls);
+
   void run();
 
  private:
@@ -28,13 +39,20 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   void on_write(bool keep_alive, boost::beast::error_code ec, size_t bytes);
   std::optional<Response> admit(const Request& req);
   void respond(Response&& res);
+  void close();
 
   Shard& shard_;
-  boost::beast::tcp_stream stream_;
+  std::shared_ptr<boost::asio::ssl::context> tls_ctx_;
+  Stream stream_;
   boost::beast::flat_buffer buffer_;
   std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
   std::string remote_;     // "ip:port" of the TCP peer, for logs
   std::string client_ip_;  // the client's address (X-Forwarded-For from trusted proxies), for limits
 };
+
+using PlainHttpSession = HttpSessionT<boost::beast::tcp_stream>;
+using TlsHttpSession = HttpSessionT<boost::beast::ssl_stream<boost::beast::tcp_stream>>;
+extern template class HttpSessionT<boost::beast::tcp_stream>;
+extern template class HttpSessionT<boost::beast::ssl_stream<boost::beast::tcp_stream>>;
 
 }  // namespace sb::service

@@ -21,6 +21,7 @@
 #include "service/http_session.h"
 #include "service/hub.h"
 #include "service/shard.h"
+#include "service/tls.h"
 #include "service/ws_session.h"
 
 namespace sb::service {
@@ -36,6 +37,9 @@ struct Server::Impl {
   std::unique_ptr<Hub> hub;
   std::unique_ptr<Admission> admission;
   std::unique_ptr<TrustedProxies> trusted_proxies;
+  // Current TLS context (null: plain HTTP). Replaced on SIGHUP; read by the
+  // accept handler on shard 0, the only thread that touches it.
+  std::shared_ptr<boost::asio::ssl::context> tls;
   HttpContext http;
   std::unique_ptr<tcp::acceptor> acceptor;
   std::unique_ptr<asio::signal_set> signals;
@@ -50,6 +54,8 @@ struct Server::Impl {
   void accept();
   void start_sweep(Shard& s);
   void begin_shutdown();
+  void wait_signals();
+  void reload_tls();
 };
 
 namespace {
@@ -154,6 +160,15 @@ bool Server::Impl::setup() {
     s->trusted_proxies = trusted_proxies.get();
   }
 
+  if (!cfg.tls_cert_file.empty()) {
+    try {
+      tls = make_tls_context(cfg.tls_cert_file, cfg.tls_key_file);
+    } catch (const std::exception& e) {
+      spdlog::error("{}", e.what());
+      return false;
+    }
+  }
+
   // Listener on shard 0; accepted sockets are handed to shards round robin.
   auto& ioc0 = shards[0]->ioc;
   boost::system::error_code ec;
@@ -175,24 +190,50 @@ bool Server::Impl::setup() {
   auto bound = acceptor->local_endpoint();
   const std::string host =
       bound.address().is_v6() ? "[" + bound.address().to_string() + "]" : bound.address().to_string();
-  spdlog::info("listening on http://{}:{} ({} event loop{})", host, bound.port(), n, n == 1 ? "" : "s");
+  spdlog::info("listening on {}://{}:{} ({} event loop{})", tls ? "https" : "http", host, bound.port(), n,
+               n == 1 ? "" : "s");
   if (http.dev) {
     std::string token = mint_dev_token(cfg, "demo", "Demo", nullptr, nullptr);
     std::cout << "\nSwitchboard is running in dev mode.\n"
-              << "  demo app:  http://" << (host == "0.0.0.0" ? std::string("localhost") : host) << ":"
-              << bound.port() << "/\n"
-              << "  WebSocket: ws://" << host << ":" << bound.port() << "/ws\n"
+              << "  demo app:  " << (tls ? "https" : "http") << "://"
+              << (host == "0.0.0.0" ? std::string("localhost") : host) << ":" << bound.port() << "/\n"
+              << "  WebSocket: " << (tls ? "wss" : "ws") << "://" << host << ":" << bound.port() << "/ws\n"
               << "dev token: " << token << "\n\n"
               << std::flush;
   }
 
-  signals = std::make_unique<asio::signal_set>(ioc0, SIGINT, SIGTERM);
+  signals = std::make_unique<asio::signal_set>(ioc0, SIGINT, SIGTERM, SIGHUP);
+  wait_signals();
+  return true;
+}
+
+// SIGINT/SIGTERM: shut down. SIGHUP: reload the TLS certificate and key.
+void Server::Impl::wait_signals() {
   signals->async_wait([this](const boost::system::error_code& e, int sig) {
     if (e) return;
+    if (sig == SIGHUP) {
+      reload_tls();
+      return wait_signals();
+    }
     spdlog::info("signal {}: shutting down", sig);
     begin_shutdown();
   });
-  return true;
+}
+
+// New connections get the new context; open ones keep the one they started
+// with (each session holds its context), so nothing is dropped. A bad new
+// certificate or key is logged and the old context stays in use.
+void Server::Impl::reload_tls() {
+  if (!tls) {
+    spdlog::info("SIGHUP: TLS not configured, nothing to reload");
+    return;
+  }
+  try {
+    tls = make_tls_context(cfg.tls_cert_file, cfg.tls_key_file);
+    spdlog::info("TLS certificate reloaded from {}", cfg.tls_cert_file);
+  } catch (const std::exception& ex) {
+    spdlog::error("TLS reload failed, keeping the previous certificate: {}", ex.what());
+  }
 }
 
 void Server::Impl::accept() {
@@ -204,9 +245,15 @@ void Server::Impl::accept() {
       spdlog::warn("accept: {}", ec.message());
     } else {
       socket.set_option(tcp::no_delay(true), ec);
-      asio::post(target.ioc, [&target, sock = std::move(socket)]() mutable {
-        std::make_shared<HttpSession>(target, std::move(sock))->run();
-      });
+      if (tls) {
+        asio::post(target.ioc, [&target, sock = std::move(socket), ctx = tls]() mutable {
+          std::make_shared<TlsHttpSession>(target, std::move(sock), std::move(ctx))->run();
+        });
+      } else {
+        asio::post(target.ioc, [&target, sock = std::move(socket)]() mutable {
+          std::make_shared<PlainHttpSession>(target, std::move(sock))->run();
+        });
+      }
     }
     accept();
   });

@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <boost/beast/websocket/ssl.hpp>
+
 #include <array>
 #include <ctime>
 
@@ -15,9 +17,10 @@ namespace beast = boost::beast;
 namespace websocket = beast::websocket;
 namespace asio = boost::asio;
 
-WsSession::WsSession(Shard& shard, beast::tcp_stream&& stream, std::string remote, std::string client_ip,
-                     std::string query_token)
-    : Session(shard.index),
+template <class NextLayer>
+WsSessionT<NextLayer>::WsSessionT(Shard& shard, NextLayer&& stream, std::string remote, std::string client_ip,
+                                  std::string query_token)
+    : WsSession(shard.index),
       shard_(shard),
       ws_(std::move(stream)),
       client_ip_(std::move(client_ip)),
@@ -27,12 +30,14 @@ WsSession::WsSession(Shard& shard, beast::tcp_stream&& stream, std::string remot
   query_token_ = std::move(query_token);
 }
 
-WsSession::~WsSession() {
+template <class NextLayer>
+WsSessionT<NextLayer>::~WsSessionT() {
   shard_.sessions.erase(this);
   shard_.admission->release(client_ip_);
 }
 
-void WsSession::run(beast::http::request<beast::http::string_body> req) {
+template <class NextLayer>
+void WsSessionT<NextLayer>::run(beast::http::request<beast::http::string_body> req) {
   beast::get_lowest_layer(ws_).expires_never();  // the websocket's own timeouts take over
   websocket::stream_base::timeout t{};
   t.handshake_timeout = std::chrono::seconds(5);    // upgrade response and closing handshake
@@ -45,10 +50,11 @@ void WsSession::run(beast::http::request<beast::http::string_body> req) {
   ws_.auto_fragment(false);
   ws_.text(true);
   ws_.control_callback([this](websocket::frame_type, beast::string_view) { last_rx_ = Clock::now(); });
-  ws_.async_accept(req, [self = shared_from_this()](beast::error_code ec) { self->on_accept(ec); });
+  ws_.async_accept(req, [self = self()](beast::error_code ec) { self->on_accept(ec); });
 }
 
-void WsSession::on_accept(beast::error_code ec) {
+template <class NextLayer>
+void WsSessionT<NextLayer>::on_accept(beast::error_code ec) {
   if (ec) return;  // the upgrade failed; nothing was registered
   const auto now = Clock::now();
   last_rx_ = last_ping_ = now;
@@ -58,12 +64,13 @@ void WsSession::on_accept(beast::error_code ec) {
   do_read();
 }
 
-void WsSession::do_read() {
-  ws_.async_read(buffer_,
-                 [self = shared_from_this()](beast::error_code ec, size_t n) { self->on_read(ec, n); });
+template <class NextLayer>
+void WsSessionT<NextLayer>::do_read() {
+  ws_.async_read(buffer_, [self = self()](beast::error_code ec, size_t n) { self->on_read(ec, n); });
 }
 
-void WsSession::on_read(beast::error_code ec, size_t) {
+template <class NextLayer>
+void WsSessionT<NextLayer>::on_read(beast::error_code ec, size_t) {
   if (ec)
     return finish();  // closed by peer, by us, or failed (too big -> 1009, bad UTF-8 -> 1007: sent by Beast)
   const auto now = Clock::now();
@@ -82,7 +89,8 @@ void WsSession::on_read(beast::error_code ec, size_t) {
 // Per-connection token buckets on frames and bytes. A frame over the limit is
 // dropped with `rate-limited`; a client that keeps flooding (close_after such
 // frames within 10 s) is disconnected with 4429.
-bool WsSession::rate_ok(Clock::time_point now, size_t bytes) {
+template <class NextLayer>
+bool WsSessionT<NextLayer>::rate_ok(Clock::time_point now, size_t bytes) {
   if (msg_rate_.take(now) && byte_rate_.take(now, static_cast<double>(bytes))) return true;
   if (now - rate_window_start_ > std::chrono::seconds(10)) {
     rate_window_start_ = now;
@@ -94,7 +102,8 @@ bool WsSession::rate_ok(Clock::time_point now, size_t bytes) {
   return false;
 }
 
-void WsSession::on_frame() {
+template <class NextLayer>
+void WsSessionT<NextLayer>::on_frame() {
   const size_t len = buffer_.size();
   buffer_.prepare(proto::Parser::kPadding);  // may move the data; re-read the pointer after
   const char* data = static_cast<const char*>(buffer_.data().data());
@@ -106,7 +115,8 @@ void WsSession::on_frame() {
     shard_.hub->reject(*this, err);
 }
 
-void WsSession::deliver(const routing::Body& body) {
+template <class NextLayer>
+void WsSessionT<NextLayer>::deliver(const routing::Body& body) {
   if (closing_ || finished_) return;
   Out o{body, {}, 0};
   o.tail_len = static_cast<uint8_t>(proto::write_tail(o.tail, ++seq_));
@@ -124,7 +134,8 @@ void WsSession::deliver(const routing::Body& body) {
   if (!writing_) do_write();
 }
 
-void WsSession::do_write() {
+template <class NextLayer>
+void WsSessionT<NextLayer>::do_write() {
   if (queue_.empty()) {
     writing_ = false;
     if (closing_) do_close();
@@ -133,10 +144,11 @@ void WsSession::do_write() {
   writing_ = true;
   const Out& o = queue_.front();
   std::array<asio::const_buffer, 2> bufs{asio::buffer(*o.body), asio::buffer(o.tail, o.tail_len)};
-  ws_.async_write(bufs, [self = shared_from_this()](beast::error_code ec, size_t) { self->on_write(ec); });
+  ws_.async_write(bufs, [self = self()](beast::error_code ec, size_t) { self->on_write(ec); });
 }
 
-void WsSession::on_write(beast::error_code ec) {
+template <class NextLayer>
+void WsSessionT<NextLayer>::on_write(beast::error_code ec) {
   if (!queue_.empty()) {
     queued_bytes_ -= queue_.front().body->size() + queue_.front().tail_len;
     queue_.pop_front();
@@ -151,7 +163,8 @@ void WsSession::on_write(beast::error_code ec) {
   do_write();
 }
 
-void WsSession::close(uint16_t code, std::string_view reason) {
+template <class NextLayer>
+void WsSessionT<NextLayer>::close(uint16_t code, std::string_view reason) {
   if (closing_ || finished_) return;
   closing_ = true;
   close_code_ = code;
@@ -159,17 +172,19 @@ void WsSession::close(uint16_t code, std::string_view reason) {
   if (!writing_) do_close();
 }
 
-void WsSession::do_close() {
+template <class NextLayer>
+void WsSessionT<NextLayer>::do_close() {
   if (close_sent_ || finished_) return;
   close_sent_ = true;
   websocket::close_reason cr(close_code_);
   cr.reason = close_reason_;
-  ws_.async_close(cr, [self = shared_from_this()](beast::error_code) {
+  ws_.async_close(cr, [self = self()](beast::error_code) {
     // The pending read completes with `closed` (or the timeout) and finishes the session.
   });
 }
 
-void WsSession::finish() {
+template <class NextLayer>
+void WsSessionT<NextLayer>::finish() {
   if (finished_) return;
   finished_ = true;
   shard_.hub->disconnect(*this);
@@ -179,7 +194,8 @@ void WsSession::finish() {
   if (shard_.stopping && shard_.sessions.empty()) shard_.ioc.stop();
 }
 
-void WsSession::tick(Clock::time_point now) {
+template <class NextLayer>
+void WsSessionT<NextLayer>::tick(Clock::time_point now) {
   if (closing_ || finished_) return;
   if (!authenticated()) {
     if (now >= hello_deadline_) close(proto::close_code::unauthorized, "no hello in time");
@@ -197,14 +213,18 @@ void WsSession::tick(Clock::time_point now) {
   if (!ping_in_flight_ && now - last_ping_ >= hb) {
     ping_in_flight_ = true;
     last_ping_ = now;
-    ws_.async_ping({}, [self = shared_from_this()](beast::error_code) { self->ping_in_flight_ = false; });
+    ws_.async_ping({}, [self = self()](beast::error_code) { self->ping_in_flight_ = false; });
   }
 }
 
-void WsSession::shutdown(std::string_view reason) {
+template <class NextLayer>
+void WsSessionT<NextLayer>::shutdown(std::string_view reason) {
   if (closing_ || finished_) return;
   send(proto::going_away(reason));
   close(websocket::close_code::going_away, reason);
 }
+
+template class WsSessionT<beast::tcp_stream>;
+template class WsSessionT<beast::ssl_stream<beast::tcp_stream>>;
 
 }  // namespace sb::service

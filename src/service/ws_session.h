@@ -1,6 +1,7 @@
 // service/ws_session.h — a protocol v1 session over a WebSocket.
 //
-// Owns the WebSocket stream handed over by HttpSession after the upgrade
+// One template for both transports (plain TCP and TLS), instantiated for
+// each in ws_session.cpp. Owns the WebSocket stream handed over by HttpSession after the upgrade
 // request was read. Reads one frame at a time into a flat buffer that keeps
 // simdjson's padding, parses it in place, and hands it to the Hub. Writes are
 // queued and sent one after another; the queue is bounded in bytes (a reader
@@ -13,6 +14,7 @@
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
 #include <boost/beast/websocket/stream.hpp>
 #include <chrono>
 #include <deque>
@@ -24,14 +26,25 @@
 
 namespace sb::service {
 
-class WsSession final : public Session, public std::enable_shared_from_this<WsSession> {
+// What the shard's sweep and shutdown see of a session, whatever its transport.
+class WsSession : public Session, public std::enable_shared_from_this<WsSession> {
  public:
   using Clock = std::chrono::steady_clock;
+  using Session::Session;
 
+  // Enforces the hello, token-expiry and heartbeat deadlines.
+  virtual void tick(Clock::time_point now) = 0;
+  // Server shutdown: going-away, then close 1001.
+  virtual void shutdown(std::string_view reason) = 0;
+};
+
+template <class NextLayer>
+class WsSessionT final : public WsSession {
+ public:
   // `client_ip` was admitted by shard.admission; the session releases it when destroyed.
-  WsSession(Shard& shard, boost::beast::tcp_stream&& stream, std::string remote, std::string client_ip,
-            std::string query_token);
-  ~WsSession() override;
+  WsSessionT(Shard& shard, NextLayer&& stream, std::string remote, std::string client_ip,
+             std::string query_token);
+  ~WsSessionT() override;
 
   // Completes the upgrade for `req` and starts reading.
   void run(boost::beast::http::request<boost::beast::http::string_body> req);
@@ -40,11 +53,12 @@ class WsSession final : public Session, public std::enable_shared_from_this<WsSe
   void close(uint16_t code, std::string_view reason) override;
 
   // Called by the shard's sweep: enforces the hello and heartbeat deadlines.
-  void tick(Clock::time_point now);
+  void tick(Clock::time_point now) override;
   // Server shutdown: going-away, then close 1001.
-  void shutdown(std::string_view reason);
+  void shutdown(std::string_view reason) override;
 
  private:
+  std::shared_ptr<WsSessionT> self() { return std::static_pointer_cast<WsSessionT>(shared_from_this()); }
   struct Out {
     routing::Body body;
     char tail[32];
@@ -61,7 +75,7 @@ class WsSession final : public Session, public std::enable_shared_from_this<WsSe
   void finish();
 
   Shard& shard_;
-  boost::beast::websocket::stream<boost::beast::tcp_stream> ws_;
+  boost::beast::websocket::stream<NextLayer> ws_;
   boost::beast::flat_buffer buffer_;
   std::deque<Out> queue_;
   size_t queued_bytes_ = 0;
@@ -84,5 +98,10 @@ class WsSession final : public Session, public std::enable_shared_from_this<WsSe
   Clock::time_point last_rx_;
   Clock::time_point last_ping_;
 };
+
+using PlainWsSession = WsSessionT<boost::beast::tcp_stream>;
+using TlsWsSession = WsSessionT<boost::beast::ssl_stream<boost::beast::tcp_stream>>;
+extern template class WsSessionT<boost::beast::tcp_stream>;
+extern template class WsSessionT<boost::beast::ssl_stream<boost::beast::tcp_stream>>;
 
 }  // namespace sb::service

@@ -35,9 +35,9 @@ function describe(pred) {
 
 export class Client {
   // Opens a WebSocket to `url`. Options: autoPong (default true), headers, name (for messages).
-  static connect(url, { autoPong = true, headers, name, timeout = DEFAULT_TIMEOUT } = {}) {
+  static connect(url, { autoPong = true, headers, name, timeout = DEFAULT_TIMEOUT, ca } = {}) {
     return new Promise((resolve, reject) => {
-      const ws = new WebSocket(url, { autoPong, headers, maxPayload: 16 * 1024 * 1024 });
+      const ws = new WebSocket(url, { autoPong, headers, maxPayload: 16 * 1024 * 1024, ...(ca ? { ca } : {}) });
       const client = new Client(ws, name ?? url);
       const timer = setTimeout(() => { ws.terminate(); reject(new Error(`connect ${url}: timeout`)); }, timeout);
       ws.once('open', () => { clearTimeout(timer); resolve(client); });

@@ -36,7 +36,7 @@ export function tmpDir(prefix = 'switchboard-it-') {
   return d;
 }
 
-const LISTEN_RE = /listening on http:\/\/([^\s"/]+):(\d+)/;
+const LISTEN_RE = /listening on https?:\/\/([^\s"/]+):(\d+)/;
 
 function splitLines(stream, onLine) {
   let buf = '';
