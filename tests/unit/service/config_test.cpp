@@ -102,6 +102,20 @@ TEST_F(LoadConfig, EnvironmentListenWhenNoFlag) {
   EXPECT_EQ(c->listen_port, 2222);
 }
 
+TEST_F(LoadConfig, TheShippedExampleFileLoadsWithTheDefaults) {
+  int code = -1;
+  auto c = load({"--config", SWITCHBOARD_SOURCE_DIR "/deploy/switchboard.example.toml"}, code);
+  ASSERT_TRUE(c) << code;
+  const Config d;
+  EXPECT_EQ(c->listen_port, d.listen_port);
+  EXPECT_EQ(c->heartbeat_s, d.heartbeat_s);
+  EXPECT_EQ(c->max_msgs_per_s, d.max_msgs_per_s);
+  EXPECT_EQ(c->max_bytes_per_s, d.max_bytes_per_s);
+  EXPECT_EQ(c->max_conns_per_ip, d.max_conns_per_ip);
+  EXPECT_EQ(c->max_queued_bytes, d.max_queued_bytes);
+  EXPECT_EQ(c->upgrade_timeout_s, d.upgrade_timeout_s);
+}
+
 TEST_F(LoadConfig, UnknownKeyInFileIsAnError) {
   int code = -1;
   EXPECT_FALSE(load({"--config", write("lisen = \"x\"\n")}, code));
