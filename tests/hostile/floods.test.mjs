@@ -4,7 +4,7 @@
 // attack and come back afterwards.
 import assert from 'node:assert/strict';
 import test from 'node:test';
-import { assertError, connectPeer, join, peersInRoom, serverFixture, uniqueRoom } from '../integration/lib/harness.mjs';
+import { Client, assertError, connectPeer, join, peersInRoom, serverFixture, uniqueRoom } from '../integration/lib/harness.mjs';
 import { flood } from './lib/attack.mjs';
 import { underAttack, waitUntil } from './lib/honest.mjs';
 
@@ -15,7 +15,7 @@ const RATE = 200;
 const CLOSE_AFTER = 100;
 const server = serverFixture();
 
-test('ping flood: 20,000 WebSocket pings are answered and the server keeps serving', async () => {
+test('ping flood: 20,000 WebSocket pings are answered and the server keeps serving', async (t) => {
   await underAttack(server(), async () => {
     const c = await connectPeer(server(), { name: 'ping-flooder' });
     let pongs = 0;
@@ -28,10 +28,10 @@ test('ping flood: 20,000 WebSocket pings are answered and the server keeps servi
     assert.ok(pongs > 0, 'no pong at all');
     c.terminate();
     await c.closed();
-  }, { peakMiB: 16 });
+  }, { peakMiB: 16, t });
 });
 
-test('ping flood from a client that never reads: the server stops reading it, memory stays bounded', async () => {
+test('ping flood from a client that never reads: the server stops reading it, memory stays bounded', async (t) => {
   await underAttack(server(), async () => {
     const c = await connectPeer(server(), { name: 'ping-flooder-deaf' });
     c.ws._socket.pause();
@@ -40,10 +40,10 @@ test('ping flood from a client that never reads: the server stops reading it, me
     assert.ok(r.stalled || r.sent === 200000, `flood: ${JSON.stringify(r)}`);
     c.terminate();
     await c.closed();
-  }, { peakMiB: 16 });
+  }, { peakMiB: 16, t });
 });
 
-test('million-frame flood from one client → rate-limited, then close 4429 quickly; fan-out bounded by the limit', async () => {
+test('million-frame flood from one client → rate-limited, then close 4429 quickly; fan-out bounded by the limit', async (t) => {
   await underAttack(server(), async () => {
     const room = uniqueRoom('flood');
     const [sink, flooder] = await peersInRoom(server(), 2, room);
@@ -73,23 +73,24 @@ test('million-frame flood from one client → rate-limited, then close 4429 quic
     sink.terminate();
     await sink.closed();
     return { sent: r.sent, elapsed, got };
-  }, { peakMiB: 32 });
+  }, { peakMiB: 32, t });
 });
 
-test('five clients flooding at once are all closed 4429', async () => {
+test('five clients flooding at once (two of them before hello) are all closed 4429', async (t) => {
   await underAttack(server(), async () => {
     const flooders = [];
-    for (let i = 0; i < 5; i++) flooders.push(await connectPeer(server(), { name: `flooder-${i}` }));
+    for (let i = 0; i < 3; i++) flooders.push(await connectPeer(server(), { name: `flooder-${i}` }));
+    for (let i = 3; i < 5; i++) flooders.push(await Client.connect(server().wsUrl, { name: `flooder-anon-${i}` }));
     const frame = JSON.stringify({ type: 'ping' });
     const results = await Promise.all(flooders.map((f) => flood(f, () => frame, { max: 200000, timeoutMs: 10000 })));
     for (const [i, f] of flooders.entries()) {
       assert.equal((await f.closed({ timeout: 5000 })).code, 4429, `${f.name}: ${JSON.stringify(results[i])}`);
       assert.equal(f.received({ code: 'rate-limited' }).length, CLOSE_AFTER);
     }
-  }, { peakMiB: 32 });
+  }, { peakMiB: 32, t });
 });
 
-test('byte flood (60 KB frames) → rate-limited, then close 4429', async () => {
+test('byte flood (60 KB frames) → rate-limited, then close 4429', async (t) => {
   await underAttack(server(), async () => {
     const room = uniqueRoom('bytes');
     const [sink, flooder] = await peersInRoom(server(), 2, room);
@@ -105,7 +106,7 @@ test('byte flood (60 KB frames) → rate-limited, then close 4429', async () => 
     assert.ok(bytes <= 4 * 2 ** 20 + 2 ** 20 * elapsed + 60000, `the sink got ${bytes} bytes in ${elapsed} s`);
     sink.terminate();
     await sink.closed();
-  }, { peakMiB: 32 });
+  }, { peakMiB: 32, t });
 });
 
 // A busy room: feeders broadcast 60 KB messages; `slow` is in the room but its
@@ -133,7 +134,7 @@ async function fillSlowReader() {
   return { room, feeders, slow };
 }
 
-test('slow reader in a busy room: the server closes it with 1008 once its queue is full; memory bounded', async () => {
+test('slow reader in a busy room: the server closes it with 1008 once its queue is full; memory bounded', async (t) => {
   await underAttack(server(), async () => {
     const { feeders, slow } = await fillSlowReader();
     // The server has given up on it; once it reads again it gets what was
@@ -154,7 +155,7 @@ test('slow reader in a busy room: the server closes it with 1008 once its queue 
     }
     for (const f of feeders) f.terminate();
     await Promise.all(feeders.map((f) => f.closed()));
-  }, { peakMiB: 24 });
+  }, { peakMiB: 24, t });
 });
 
 // Reported: a slow reader that never reads again is never disconnected: the

@@ -26,11 +26,11 @@ const VALID = (room, to) => JSON.stringify({
   type: 'message', room, to, id: 'v1', data: { a: [1, -2.5e3, 's\u00e9\u{1F600}', true, false, null], b: { c: {} } },
 });
 
-test('malformed and truncated JSON → bad-request each; the 20th bad-request closes 4400', async () => {
+test('malformed and truncated JSON → bad-request each; the 20th bad-request closes 4400', async (t) => {
   await underAttack(server(), async () => {
     const { attacker, sink, room } = await attackerPair();
     const valid = VALID(room, sink.peer);
-    // every proper prefix of a valid relay frame is malformed JSON
+    // proper prefixes of a valid relay frame (40 of them, evenly spread) are malformed JSON
     const truncated = [];
     for (let n = 1; n < valid.length; n += Math.ceil(valid.length / 40)) truncated.push(valid.slice(0, n));
     const garbage = ['', ' ', '\n', '{', '}', '{{}}', '{"type"}', '{"type":}', '{"type":"ping",}', '{"type":"ping" "id":1}',
@@ -74,7 +74,7 @@ test('malformed and truncated JSON → bad-request each; the 20th bad-request cl
     assert.equal((await anon.closed()).code, 4400);
     for (const c of [...conns, sink]) c.terminate();
     await Promise.all([...conns, sink].map((c) => c.closed()));
-  });
+  }, { t });
 });
 
 // Reported: invalid JSON inside a field the server does not read (an unknown
@@ -94,7 +94,7 @@ test('invalid JSON inside an ignored field → bad-request', { todo: 'server bug
   assert.deepEqual(wrong, [], 'frames that are not JSON were accepted');
 });
 
-test('deep nesting: 100k "[" → 1009; 60k "[" and deeply nested data / metadata → bad-request, nothing relayed', async () => {
+test('deep nesting: 100k "[" → 1009; 60k "[" and deeply nested data / metadata → bad-request, nothing relayed', async (t) => {
   await underAttack(server(), async () => {
     const { attacker, sink, room } = await attackerPair();
     // [frame, accepted replies]: too deep where the server reads the value → bad-request;
@@ -129,10 +129,10 @@ test('deep nesting: 100k "[" → 1009; 60k "[" and deeply nested data / metadata
     assert.equal((await attacker.closed()).code, 1009);
     sink.terminate();
     await sink.closed();
-  });
+  }, { t });
 });
 
-test('huge numbers and huge strings within 64 KiB: relayed byte for byte when valid, bad-request / peer-not-found otherwise', async () => {
+test('huge numbers and huge strings within 64 KiB: relayed byte for byte when valid, bad-request / peer-not-found otherwise', async (t) => {
   await underAttack(server(), async () => {
     const { attacker, sink, room } = await attackerPair();
     const payloads = [
@@ -177,10 +177,10 @@ test('huge numbers and huge strings within 64 KiB: relayed byte for byte when va
     assert.ok(attacker.isOpen);
     for (const c of [attacker, sink]) c.terminate();
     await Promise.all([attacker, sink].map((c) => c.closed()));
-  });
+  }, { t });
 });
 
-test('invalid UTF-8 in a text frame → 1007 (in data, in a key, overlong, surrogate, truncated, split across fragments)', async () => {
+test('invalid UTF-8 in a text frame → 1007 (in data, in a key, overlong, surrogate, truncated, split across fragments)', async (t) => {
   await underAttack(server(), async () => {
     const room = uniqueRoom('utf8');
     const cases = [
@@ -217,10 +217,10 @@ test('invalid UTF-8 in a text frame → 1007 (in data, in a key, overlong, surro
     assert.equal((await ok.next({ id: 'split' })).type, 'pong');
     ok.terminate();
     await ok.closed();
-  });
+  }, { t });
 });
 
-test('binary frames → 4400 (before and after hello, empty, JSON inside, in a fragmented message)', async () => {
+test('binary frames → 4400 (before and after hello, empty, JSON inside, in a fragmented message)', async (t) => {
   await underAttack(server(), async () => {
     const clients = [];
     const a = await connectPeer(server(), { name: 'binary-json' });
@@ -243,10 +243,10 @@ test('binary frames → 4400 (before and after hello, empty, JSON inside, in a f
       assert.equal((await x.closed()).code, 4400, x.name);
       assert.equal(x.received('pong').length, 0, `${x.name}: a binary frame was processed`);
     }
-  });
+  }, { t });
 });
 
-test('frames over the limit → 1009, also when the header lies about the length', async () => {
+test('frames over the limit → 1009, also when the header lies about the length', async (t) => {
   await underAttack(server(), async () => {
     const clients = [];
     // (a client still writing when the server fails the connection may not see the
@@ -264,10 +264,10 @@ test('frames over the limit → 1009, also when the header lies about the length
       r.frame(1, Buffer.from('{"type":"ping"}'), { length });
       assert.equal(await r.closeFrame(), 1009, `declared length ${length}`);
     }
-  }, { peakMiB: 32 });
+  }, { peakMiB: 32, t });
 });
 
-test('fragmented frames: a message in 2000 fragments is relayed intact; > 64 KiB in total → 1009', async () => {
+test('fragmented frames: a message in 2000 fragments is relayed intact; > 64 KiB in total → 1009', async (t) => {
   await underAttack(server(), async () => {
     const { attacker, sink, room } = await attackerPair();
     const data = JSON.stringify({ s: 'é'.repeat(5000), n: [1, 2, 3] });
@@ -294,7 +294,7 @@ test('fragmented frames: a message in 2000 fragments is relayed intact; > 64 KiB
     assert.equal((await over.closed()).code, 1009);
     for (const c of [attacker, sink]) c.terminate();
     await Promise.all([attacker, sink].map((c) => c.closed()));
-  });
+  }, { t });
 });
 
 // Reported: when the client is still sending as the server fails the connection

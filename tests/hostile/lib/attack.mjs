@@ -162,6 +162,21 @@ export async function rawWebSocket(server, { localAddress, timeout = 5000 } = {}
     }
     return frames;
   };
+  // Resolves with the code of the server's close frame as soon as it has arrived
+  // (whether or not the TCP connection is closed yet).
+  r.nextCloseFrame = ({ timeout: t = 5000 } = {}) => new Promise((resolve, reject) => {
+    const check = () => {
+      const close = r.serverFrames().find((f) => f.opcode === 8);
+      if (!close) return false;
+      clearTimeout(timer);
+      r.sock.off('data', check);
+      resolve(close.payload.length >= 2 ? close.payload.readUInt16BE(0) : null);
+      return true;
+    };
+    const timer = setTimeout(() => { r.sock.off('data', check); reject(new Error(`no close frame within ${t} ms`)); }, t);
+    r.sock.on('data', check);
+    check();
+  });
   r.closeFrame = async ({ timeout: t = 5000 } = {}) => {
     await r.closed({ timeout: t });
     const close = r.serverFrames().find((f) => f.opcode === 8);
