@@ -10,7 +10,7 @@ status=0
 ctest --test-dir "$BUILD_DIR" --output-on-failure -j2 || status=1
 
 suites=()
-for d in tests/integration tests/e2e; do
+for d in tests/integration tests/hostile tests/e2e; do
   if compgen -G "$d/*.test.mjs" >/dev/null; then suites+=("$d"/*.test.mjs); fi
 done
 if ((${#suites[@]})); then
