@@ -119,6 +119,19 @@ std::string going_away(std::string_view reason) {
   return s;
 }
 
+std::string room_closed(const RoomId& room) {
+  std::string s = open("room-closed", {});
+  field(s, "room", room.str());
+  return s;
+}
+
+std::string kicked(const RoomId& room, std::string_view reason) {
+  std::string s = open("kicked", {});
+  field(s, "room", room.str());
+  field(s, "reason", reason);
+  return s;
+}
+
 std::string relay(MsgType type, const RoomId& room, const PeerId& from, std::string_view data) {
   std::string s;
   s.reserve(48 + room.str().size() + from.str().size() + data.size());

@@ -43,6 +43,10 @@ std::string ack(std::string_view id);
 std::string pong(std::string_view id);
 std::string error(std::string_view id, ErrorCode code, std::string_view message);
 std::string going_away(std::string_view reason);
+// An operator closed `room`: the connection is no longer in it.
+std::string room_closed(const RoomId& room);
+// An operator removed this connection from `room`.
+std::string kicked(const RoomId& room, std::string_view reason);
 
 // `{"type":T,"room":R,"from":F,"data":<data verbatim>` — `data` is raw JSON.
 std::string relay(MsgType type, const RoomId& room, const PeerId& from, std::string_view data);

@@ -7,16 +7,40 @@
 // proto/encode.h): the receiving session stamps its own seq.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
 
 #include "core/ids.h"
+#include "proto/message.h"
 
 namespace sb::routing {
 
 using Body = std::shared_ptr<const std::string>;
+using Clock = std::chrono::steady_clock;
+
+// A relay message on its way: the shared frame, its type, and when the
+// sender's loop received it (steady_clock is one clock for every thread, so
+// the delivering loop can measure the relay latency).
+struct Relay {
+  Body body;
+  proto::MsgType type = proto::MsgType::message;
+  Clock::time_point received_at{};
+};
+
+// What the bus reports to its owner (metrics). Called on the thread where it
+// happens, so an implementation can keep per-shard figures without locks.
+class BusObserver {
+ public:
+  virtual ~BusObserver() = default;
+  // On the recipient's loop `shard`: a relay frame was handed to a recipient
+  // `latency` after its receipt. Once per recipient.
+  virtual void relay_delivered(uint32_t shard, proto::MsgType type, Clock::duration latency) = 0;
+  // On the sender's loop `shard`: a unicast relay found no such peer in the room.
+  virtual void peer_not_found(uint32_t shard) = 0;
+};
 
 // A connected session as the bus sees it. Called only on the session's own loop.
 class Endpoint {
@@ -36,12 +60,12 @@ class Bus {
   // gets, on its own loop, `ack` (when `ack_id` is non-empty) or, when `to` is
   // unknown or not in the room, `error peer-not-found`. Order: frames from one
   // sender to one recipient arrive in the order they were sent.
-  virtual void to_peer(const PeerId& from, const PeerId& to, const RoomId& room, Body body,
+  virtual void to_peer(const PeerId& from, const PeerId& to, const RoomId& room, Relay frame,
                        std::string ack_id) = 0;
 
   // Relays `body` to every member of `room` but `except`, once per loop that
   // holds members, never once per peer across loops.
-  virtual void to_room(const RoomId& room, const PeerId& except, Body body) = 0;
+  virtual void to_room(const RoomId& room, const PeerId& except, Relay frame) = 0;
 
   // Delivers a membership event to `peer`, known to live on `home`, if it is
   // still in `room` when the event arrives.

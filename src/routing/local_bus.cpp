@@ -62,13 +62,14 @@ uint32_t LocalBus::current_shard() {
   return t_current_shard;
 }
 
-void LocalBus::to_peer(const PeerId& from, const PeerId& to, const RoomId& room, Body body,
+void LocalBus::to_peer(const PeerId& from, const PeerId& to, const RoomId& room, Relay frame,
                        std::string ack_id) {
   const uint32_t origin = current_shard();
   const int target = shard_of(to, shard_count());
   auto reply = [this, origin, from, ack_id = std::move(ack_id)](bool delivered) mutable {
     if (delivered && ack_id.empty()) return;
     run_on(origin, [this, origin, from, delivered, ack_id = std::move(ack_id)] {
+      if (!delivered && observer_) observer_->peer_not_found(origin);
       Endpoint* sender = shards_[origin].table->find(from);
       if (!sender) return;
       sender->deliver(make_body(
@@ -81,29 +82,42 @@ void LocalBus::to_peer(const PeerId& from, const PeerId& to, const RoomId& room,
     return;
   }
   run_on(static_cast<uint32_t>(target),
-         [this, target, to, room, body = std::move(body), reply = std::move(reply)]() mutable {
+         [this, target, to, room, frame = std::move(frame), reply = std::move(reply)]() mutable {
            Endpoint* e = shards_[static_cast<uint32_t>(target)].table->find(to);
            const bool ok = e && e->in_room(room);
-           if (ok) e->deliver(body);
+           if (ok) {
+             e->deliver(frame.body);
+             if (observer_)
+               observer_->relay_delivered(static_cast<uint32_t>(target), frame.type,
+                                          Clock::now() - frame.received_at);
+           }
            reply(ok);
          });
 }
 
-void LocalBus::deliver_local(uint32_t shard, const RoomId& room, const PeerId& except, const Body& body) {
+void LocalBus::deliver_local(uint32_t shard, const RoomId& room, const PeerId& except, const Relay& frame) {
   const auto* members = shards_[shard].table->members(room);
   if (!members) return;
+  size_t n = 0;
   for (Endpoint* e : *members)
-    if (e->peer_id() != except) e->deliver(body);
+    if (e->peer_id() != except) {
+      e->deliver(frame.body);
+      ++n;
+    }
+  if (observer_ && n) {
+    const auto latency = Clock::now() - frame.received_at;  // one clock read per loop, not per peer
+    for (size_t i = 0; i < n; ++i) observer_->relay_delivered(shard, frame.type, latency);
+  }
 }
 
-void LocalBus::to_room(const RoomId& room, const PeerId& except, Body body) {
+void LocalBus::to_room(const RoomId& room, const PeerId& except, Relay frame) {
   const uint32_t here = current_shard();
   for (uint32_t s = 0; s < shard_count(); ++s) {
     if (s == here) continue;
     boost::asio::post(*shards_[s].ioc,
-                      [this, s, room, except, body] { deliver_local(s, room, except, body); });
+                      [this, s, room, except, frame] { deliver_local(s, room, except, frame); });
   }
-  deliver_local(here, room, except, body);
+  deliver_local(here, room, except, frame);
 }
 
 void LocalBus::to_member(uint32_t home, const PeerId& peer, const RoomId& room, Body body) {

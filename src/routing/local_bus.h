@@ -48,9 +48,9 @@ class LocalBus final : public Bus {
   };
   explicit LocalBus(std::vector<Shard> shards) : shards_(std::move(shards)) {}
 
-  void to_peer(const PeerId& from, const PeerId& to, const RoomId& room, Body body,
+  void to_peer(const PeerId& from, const PeerId& to, const RoomId& room, Relay frame,
                std::string ack_id) override;
-  void to_room(const RoomId& room, const PeerId& except, Body body) override;
+  void to_room(const RoomId& room, const PeerId& except, Relay frame) override;
   void to_member(uint32_t home, const PeerId& peer, const RoomId& room, Body body) override;
 
   // The shard whose thread is running now; set by each shard thread at start.
@@ -67,11 +67,14 @@ class LocalBus final : public Bus {
   }
 
   uint32_t shard_count() const { return static_cast<uint32_t>(shards_.size()); }
+  // Set once before the loops run; may stay null (tests).
+  void set_observer(BusObserver* o) { observer_ = o; }
   ShardTable& table(uint32_t shard) { return *shards_[shard].table; }
 
  private:
-  void deliver_local(uint32_t shard, const RoomId& room, const PeerId& except, const Body& body);
+  void deliver_local(uint32_t shard, const RoomId& room, const PeerId& except, const Relay& frame);
   std::vector<Shard> shards_;
+  BusObserver* observer_ = nullptr;
 };
 
 }  // namespace sb::routing

@@ -24,16 +24,17 @@ Member* Room::find(const PeerId& peer) {
   return nullptr;
 }
 
-JoinStatus RoomDirectory::join(const RoomId& room, Member m) {
+JoinStatus RoomDirectory::join(const RoomId& room, Member m, int64_t now) {
   auto [it, created] = rooms_.try_emplace(room);
   Room& r = it->second;
   if (created) {
     r.id = room;
     r.max_peers = limits_.max_peers;
+    r.created_at = now;
   }
   if (r.find(m.peer)) return JoinStatus::already_joined;
   if (r.members.size() >= r.max_peers) {
-    if (r.members.empty()) rooms_.erase(it);  // only when max_peers is 0
+    if (r.members.empty() && !r.persistent) rooms_.erase(it);  // only when max_peers is 0
     return JoinStatus::room_full;
   }
   r.members.push_back(std::move(m));
@@ -49,8 +50,45 @@ bool RoomDirectory::leave(const RoomId& room, const PeerId& peer) {
   if (m == members.end()) return false;
   members.erase(m);
   --peers_;
-  if (members.empty()) rooms_.erase(it);
+  if (members.empty() && !it->second.persistent) rooms_.erase(it);
   return true;
+}
+
+CreateStatus RoomDirectory::create(const RoomId& room, RoomConfig cfg, int64_t now) {
+  auto [it, created] = rooms_.try_emplace(room);
+  if (!created) return CreateStatus::exists;
+  Room& r = it->second;
+  r.id = room;
+  r.max_peers = cfg.max_peers ? cfg.max_peers : limits_.max_peers;
+  r.kind = std::move(cfg.kind);
+  r.metadata = cfg.metadata.empty() ? std::string("{}") : std::move(cfg.metadata);
+  r.created_at = now;
+  r.persistent = true;
+  return CreateStatus::ok;
+}
+
+std::optional<Room> RoomDirectory::close(const RoomId& room) {
+  auto it = rooms_.find(room);
+  if (it == rooms_.end()) return std::nullopt;
+  Room r = std::move(it->second);
+  rooms_.erase(it);
+  peers_ -= r.members.size();
+  return r;
+}
+
+bool RoomDirectory::set_metadata(const RoomId& room, std::string metadata) {
+  auto it = rooms_.find(room);
+  if (it == rooms_.end()) return false;
+  it->second.metadata = std::move(metadata);
+  return true;
+}
+
+std::vector<const Room*> RoomDirectory::list() const {
+  std::vector<const Room*> out;
+  out.reserve(rooms_.size());
+  for (const auto& [id, r] : rooms_) out.push_back(&r);
+  std::sort(out.begin(), out.end(), [](const Room* a, const Room* b) { return a->id.str() < b->id.str(); });
+  return out;
 }
 
 bool RoomDirectory::update(const RoomId& room, const PeerId& peer, std::string metadata) {

@@ -99,9 +99,17 @@ void apply_toml(Config& c, const std::string& path) {
   strings("security.trusted_proxies", c.trusted_proxies);
   str("tls.cert_file", c.tls_cert_file);
   str("tls.key_file", c.tls_key_file);
+  str("admin.key", c.admin_key);
+  strings("webhooks.urls", c.webhook_urls);
+  str("webhooks.secret", c.webhook_secret);
+  num("webhooks.queue_size", c.webhook_queue);
+  num("webhooks.max_attempts", c.webhook_max_attempts);
+  num("webhooks.retry_ms", c.webhook_retry_ms);
+  num("webhooks.timeout_ms", c.webhook_timeout_ms);
 
-  static const std::vector<std::string> known_top = {"listen",  "web_root", "log_format", "log_level", "dev",
-                                                     "threads", "jwt",      "limits",     "security",  "tls"};
+  static const std::vector<std::string> known_top = {"listen",   "web_root", "log_format", "log_level",
+                                                     "dev",      "threads",  "jwt",        "limits",
+                                                     "security", "tls",      "admin",      "webhooks"};
   for (auto& [k, v] : t) {
     (void)v;
     if (std::find(known_top.begin(), known_top.end(), std::string(k.str())) == known_top.end())
@@ -209,6 +217,29 @@ std::optional<Config> load_config(int argc, char** argv, int& exit_code) {
           ->group("Security");
   auto* o_key = app.add_option("--tls-key", tls_key, "TLS private key (PEM)")->group("Security");
 
+  std::string admin_key, webhook_secret;
+  std::vector<std::string> webhook_urls;
+  unsigned webhook_attempts = 0, webhook_retry_ms = 0;
+  auto* o_admin_key =
+      app.add_option("--admin-key", admin_key,
+                     "API key for the admin API (Authorization: Bearer KEY) [env SWITCHBOARD_ADMIN_KEY]")
+          ->group("Operations");
+  auto* o_wh_url = app.add_option("--webhook-url", webhook_urls,
+                                  "URL to POST room and peer events to (http://); repeatable")
+                       ->group("Operations");
+  auto* o_wh_secret =
+      app.add_option("--webhook-secret", webhook_secret,
+                     "HMAC-SHA256 key for X-Switchboard-Signature [env SWITCHBOARD_WEBHOOK_SECRET]")
+          ->group("Operations");
+  auto* o_wh_attempts = app.add_option("--webhook-max-attempts", webhook_attempts,
+                                       "Attempts per webhook delivery, first included (default 5)")
+                            ->check(CLI::Range(1u, 100u))
+                            ->group("Operations");
+  auto* o_wh_retry = app.add_option("--webhook-retry-ms", webhook_retry_ms,
+                                    "First webhook retry delay in ms; doubles per retry (default 500)")
+                         ->check(CLI::Range(1u, 600000u))
+                         ->group("Operations");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -239,6 +270,8 @@ std::optional<Config> load_config(int argc, char** argv, int& exit_code) {
   if (const char* v = env("SWITCHBOARD_LOG_FORMAT")) c.log_format = v;
   if (const char* v = env("SWITCHBOARD_LOG_LEVEL")) c.log_level = v;
   if (const char* v = env("SWITCHBOARD_DEV")) c.dev = truthy(v);
+  if (const char* v = env("SWITCHBOARD_ADMIN_KEY")) c.admin_key = v;
+  if (const char* v = env("SWITCHBOARD_WEBHOOK_SECRET")) c.webhook_secret = v;
   // 3. flags
   if (!listen.empty() && !parse_listen(listen, c.listen_host, c.listen_port)) {
     std::cerr << "switchboard: --listen: expected HOST:PORT, got '" << listen << "'\n";
@@ -270,6 +303,17 @@ std::optional<Config> load_config(int argc, char** argv, int& exit_code) {
   if (o_proxy->count()) c.trusted_proxies = proxies;
   if (o_cert->count()) c.tls_cert_file = tls_cert;
   if (o_key->count()) c.tls_key_file = tls_key;
+  if (o_admin_key->count()) c.admin_key = admin_key;
+  if (o_wh_url->count()) c.webhook_urls = webhook_urls;
+  if (o_wh_secret->count()) c.webhook_secret = webhook_secret;
+  if (o_wh_attempts->count()) c.webhook_max_attempts = webhook_attempts;
+  if (o_wh_retry->count()) c.webhook_retry_ms = webhook_retry_ms;
+  if (!c.webhook_urls.empty() && c.webhook_secret.empty()) {
+    std::cerr << "switchboard: --webhook-url needs --webhook-secret (receivers must be able to check the "
+                 "signature)\n";
+    exit_code = 2;
+    return std::nullopt;
+  }
   if (c.tls_cert_file.empty() != c.tls_key_file.empty()) {
     std::cerr << "switchboard: --tls-cert and --tls-key go together\n";
     exit_code = 2;

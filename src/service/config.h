@@ -51,6 +51,17 @@ struct Config {
 
   std::string tls_cert_file;  // PEM chain; with tls_key_file, serve https/wss only
   std::string tls_key_file;
+
+  // Admin API: this key as `Authorization: Bearer KEY`, or a token with grants.admin.
+  std::string admin_key;
+
+  // Webhooks: POSTed to every URL on room and peer events, signed with the secret.
+  std::vector<std::string> webhook_urls;
+  std::string webhook_secret;
+  size_t webhook_queue = 10000;        // deliveries waiting (all URLs); beyond, dropped and counted
+  unsigned webhook_max_attempts = 5;   // first try included
+  unsigned webhook_retry_ms = 500;     // first retry delay; doubles each time, at most 60 s
+  unsigned webhook_timeout_ms = 5000;  // per attempt: connect, send, answer
 };
 
 // Splits "HOST:PORT", "[v6]:PORT" or ":PORT". False when malformed.

@@ -28,9 +28,7 @@ std::string_view mime_type(std::string_view path) {
   return "application/octet-stream";
 }
 
-namespace {
-
-Response make(const Request& req, http::status status, std::string body, std::string_view type) {
+Response make_response(const Request& req, http::status status, std::string body, std::string_view type) {
   Response res{status, req.version()};
   res.set(http::field::server, "switchboard");
   res.set(http::field::content_type, type);
@@ -47,7 +45,13 @@ Response json_error(const Request& req, http::status status, std::string_view co
   body += ",\"message\":";
   json_append_string(body, message);
   body += "}}";
-  return make(req, status, std::move(body), "application/json");
+  return make_response(req, status, std::move(body), "application/json");
+}
+
+namespace {
+
+Response make(const Request& req, http::status status, std::string body, std::string_view type) {
+  return make_response(req, status, std::move(body), type);
 }
 
 // Maps a URL path to a file under root; empty when the path escapes the root
@@ -79,6 +83,18 @@ Response handle_request(const HttpContext& ctx, const Request& req) {
     bool ok = !ctx.ready || ctx.ready();
     return make(req, ok ? http::status::ok : http::status::service_unavailable,
                 ok ? "ready\n" : "not ready\n", "text/plain");
+  }
+  if (path == "/metrics") {
+    if (!ctx.metrics) return json_error(req, http::status::not_found, "not-found", "metrics are not enabled");
+    if (req.method() != http::verb::get)
+      return json_error(req, http::status::method_not_allowed, "method-not-allowed", "use GET");
+    Response res = make(req, http::status::ok, ctx.metrics(), "text/plain; version=0.0.4; charset=utf-8");
+    res.set(http::field::cache_control, "no-store");
+    return res;
+  }
+  if (path == "/v1/rooms" || path.starts_with("/v1/rooms/")) {
+    if (!ctx.admin) return json_error(req, http::status::not_found, "not-found", "no admin API");
+    return ctx.admin(req);
   }
   if (path == "/v1/dev-token") {
     if (!ctx.dev || !ctx.dev_token)

@@ -1,8 +1,10 @@
 // service/http_routes.h — plain HTTP requests, as a pure function.
 //
-// Everything that is not a WebSocket upgrade lands here: health, the dev-token
-// endpoint and static files. handle_request() maps a request to a response
-// and touches nothing but the file system, so it is easy to test and reason about.
+// Everything that is not a WebSocket upgrade lands here: health and readiness,
+// metrics, the admin API, the dev-token endpoint and static files.
+// handle_request() maps a request to a response and touches nothing but the
+// file system and the callbacks in HttpContext, so it is easy to test and
+// reason about.
 #pragma once
 
 #include <boost/beast/http.hpp>
@@ -21,9 +23,18 @@ struct HttpContext {
   // Dev mode only: mints a token for a display name; returns the JSON body.
   std::function<std::string(const std::string& name)> dev_token;
   std::function<bool()> ready;  // for /readyz
+  // GET /metrics: the Prometheus exposition. Unset: 404.
+  std::function<std::string()> metrics;
+  // /v1/rooms and everything below it: the admin API (admin_api.h). Unset: 404.
+  std::function<Response(const Request&)> admin;
 };
 
 Response handle_request(const HttpContext& ctx, const Request& req);
+
+// A response with `body` of `type`, keep-alive as the request asked.
+Response make_response(const Request& req, http::status status, std::string body, std::string_view type);
+// `{"error":{"code":CODE,"message":MESSAGE}}` with `status`.
+Response json_error(const Request& req, http::status status, std::string_view code, std::string_view message);
 
 // Content-Type for a file name, by extension.
 std::string_view mime_type(std::string_view path);

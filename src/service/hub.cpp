@@ -16,16 +16,37 @@ namespace {
 routing::Body body(std::string s) {
   return std::make_shared<const std::string>(std::move(s));
 }
+int64_t unix_now() {
+  return static_cast<int64_t>(std::time(nullptr));
+}
 }  // namespace
 
-Hub::Hub(HubConfig cfg, const auth::JwtVerifier& verifier, routing::LocalBus& bus)
+std::string_view to_string(RoomEventType t) {
+  switch (t) {
+    case RoomEventType::room_started: return "room_started";
+    case RoomEventType::room_finished: return "room_finished";
+    case RoomEventType::peer_joined: return "peer_joined";
+    case RoomEventType::peer_left: return "peer_left";
+  }
+  return "?";
+}
+
+Hub::Hub(HubConfig cfg, const auth::JwtVerifier& verifier, routing::LocalBus& bus, Metrics& metrics,
+         RoomEventSink* events)
     : cfg_(std::move(cfg)),
       verifier_(verifier),
       bus_(bus),
+      metrics_(metrics),
+      events_(events),
       directory_(rtc::RoomLimits{cfg_.max_room_peers}) {}
 
 void Hub::error(Session& s, std::string_view id, ErrorCode code, std::string_view message) {
+  metrics_.shard(s.shard()).errors[static_cast<size_t>(code)].inc();
   s.send(proto::error(id, code, message));
+}
+
+void Hub::auth_failed(Session& s, auth::TokenError e) {
+  metrics_.shard(s.shard()).auth_failures[static_cast<size_t>(e)].inc();
 }
 
 void Hub::reject(Session& s, const proto::ParseError& e) {
@@ -40,7 +61,8 @@ void Hub::reject(Session& s, const proto::ParseError& e) {
     s.close(proto::close_code::bad_request, "too many bad requests");
 }
 
-void Hub::handle(Session& s, const proto::ClientMessage& m) {
+void Hub::handle(Session& s, const proto::ClientMessage& m, routing::Clock::time_point received_at) {
+  metrics_.shard(s.shard()).received[static_cast<size_t>(m.type)].inc();
   if (!s.authenticated_) {
     if (m.type == MsgType::hello) return hello(s, m);
     return error(s, m.id, ErrorCode::unauthorized, "send hello with a token first");
@@ -55,20 +77,22 @@ void Hub::handle(Session& s, const proto::ClientMessage& m) {
     case MsgType::offer:
     case MsgType::answer:
     case MsgType::ice_candidate:
-    case MsgType::message: return relay(s, m);
+    case MsgType::message: return relay(s, m, received_at);
   }
 }
 
 void Hub::hello(Session& s, const proto::ClientMessage& m) {
   const std::string_view token = m.token.empty() ? std::string_view(s.query_token()) : m.token;
   if (token.empty()) {
+    auth_failed(s, auth::TokenError::none);
     error(s, m.id, ErrorCode::unauthorized, "missing token");
     return s.close(proto::close_code::unauthorized, "missing token");
   }
-  auth::VerifyResult r = verifier_.verify(token, static_cast<int64_t>(std::time(nullptr)));
+  auth::VerifyResult r = verifier_.verify(token, unix_now());
   if (!r.identity) {
     spdlog::info("auth rejected remote={} reason={} detail={}", s.remote(), auth::to_string(r.error),
                  r.detail);
+    auth_failed(s, r.error);
     error(s, m.id, ErrorCode::unauthorized, std::string("invalid token: ") + auth::to_string(r.error));
     return s.close(proto::close_code::unauthorized, "invalid token");
   }
@@ -77,6 +101,7 @@ void Hub::hello(Session& s, const proto::ClientMessage& m) {
   s.peer_ = routing::make_peer_id(s.shard());
   s.session_ = SessionId(random_hex(16));
   bus_.table(s.shard()).add_peer(&s);
+  metrics_.shard(s.shard()).sessions_started.inc();
   proto::Welcome w{
       m.id, s.session_, s.peer_, s.identity_.user, s.identity_.name, cfg_.heartbeat_s, cfg_.ice_servers_json};
   s.send(proto::welcome(w));
@@ -84,10 +109,11 @@ void Hub::hello(Session& s, const proto::ClientMessage& m) {
 }
 
 void Hub::refresh(Session& s, const proto::ClientMessage& m) {
-  auth::VerifyResult r = verifier_.verify(m.token, static_cast<int64_t>(std::time(nullptr)));
+  auth::VerifyResult r = verifier_.verify(m.token, unix_now());
   if (!r.identity) {
     spdlog::info("refresh rejected peer={} reason={} detail={}", s.peer_.str(), auth::to_string(r.error),
                  r.detail);
+    auth_failed(s, r.error);
     return error(s, m.id, ErrorCode::unauthorized, std::string("invalid token: ") + auth::to_string(r.error));
   }
   if (r.identity->user != s.identity_.user)
@@ -103,6 +129,20 @@ void Hub::check_expiry(Session& s, int64_t now_unix) {
   s.close(proto::close_code::unauthorized, "token expired");
 }
 
+void Hub::emit(RoomEventType type, const rtc::Room& room, const rtc::Member* peer, std::string_view reason) {
+  if (!events_) return;
+  RoomEvent e;
+  e.type = type;
+  e.at = unix_now();
+  e.room = room.id;
+  e.kind = room.kind;
+  e.metadata = room.metadata;
+  e.room_created_at = room.created_at;
+  if (peer) e.peer = *peer;
+  e.reason = std::string(reason);
+  events_->publish(std::move(e));
+}
+
 void Hub::join(Session& s, const proto::ClientMessage& m) {
   RoomId room(m.room);
   if (!s.identity_.grants.may_join(m.room))
@@ -113,10 +153,13 @@ void Hub::join(Session& s, const proto::ClientMessage& m) {
         s, m.id, ErrorCode::forbidden,
         "joined-room limit reached (" + std::to_string(cfg_.max_rooms_per_conn) + " per connection)");
 
-  rtc::Member me{s.peer_, s.identity_.user, s.identity_.name,
-                 m.metadata.empty() ? std::string("{}") : std::string(m.metadata), s.shard()};
+  const int64_t now = unix_now();
+  rtc::Member me{s.peer_,          s.identity_.user,
+                 s.identity_.name, m.metadata.empty() ? std::string("{}") : std::string(m.metadata),
+                 s.shard(),        now};
   std::lock_guard lock(mu_);
-  switch (directory_.join(room, me)) {
+  const bool existed = directory_.find(room) != nullptr;
+  switch (directory_.join(room, me, now)) {
     case rtc::JoinStatus::already_joined:
       return error(s, m.id, ErrorCode::already_joined, "already in this room");
     case rtc::JoinStatus::room_full: return error(s, m.id, ErrorCode::room_full, "room is full");
@@ -133,13 +176,25 @@ void Hub::join(Session& s, const proto::ClientMessage& m) {
   s.send(proto::joined(m.id, room, others));
   auto event = body(proto::peer_joined(room, r->members.back()));
   for (const rtc::Member* x : others) bus_.to_member(x->home, x->peer, room, event);
+  if (!existed) emit(RoomEventType::room_started, *r, nullptr, {});
+  emit(RoomEventType::peer_joined, *r, &r->members.back(), {});
 }
 
 void Hub::leave_locked(Session& s, const RoomId& room, std::string_view reason) {
-  if (!directory_.leave(room, s.peer_)) return;
-  s.rooms_.erase(std::find(s.rooms_.begin(), s.rooms_.end(), room));
+  if (auto it = std::find(s.rooms_.begin(), s.rooms_.end(), room); it != s.rooms_.end()) s.rooms_.erase(it);
   bus_.table(s.shard()).remove_member(room, &s);
   const rtc::Room* r = directory_.find(room);
+  const rtc::Member* me = r ? r->find(s.peer_) : nullptr;
+  if (!me) return;  // evicted by an operator; the notice is on its way to this loop
+  if (events_) {
+    rtc::Room before = *r;  // only with a sink: the event needs the room as it was
+    directory_.leave(room, s.peer_);
+    emit(RoomEventType::peer_left, before, before.find(s.peer_), reason);
+    if (!directory_.find(room)) emit(RoomEventType::room_finished, before, nullptr, "empty");
+  } else {
+    directory_.leave(room, s.peer_);
+  }
+  r = directory_.find(room);
   if (!r) return;
   auto event = body(proto::peer_left(room, s.peer_, reason));
   for (const auto& x : r->members) bus_.to_member(x.home, x.peer, room, event);
@@ -172,17 +227,19 @@ void Hub::update(Session& s, const proto::ClientMessage& m) {
   s.send(proto::ack(m.id));
 }
 
-void Hub::relay(Session& s, const proto::ClientMessage& m) {
+void Hub::relay(Session& s, const proto::ClientMessage& m, routing::Clock::time_point received_at) {
   RoomId room(m.room);
   if (!s.in_room(room)) return error(s, m.id, ErrorCode::not_in_room, "not in this room");
-  auto frame = body(proto::relay(m.type, room, s.peer_, m.data));
+  routing::Relay frame{body(proto::relay(m.type, room, s.peer_, m.data)), m.type, received_at};
   if (m.to.empty()) {  // only `message` may omit `to` (checked by the parser)
+    metrics_.shard(s.shard()).relayed[static_cast<size_t>(m.type)].inc();
     bus_.to_room(room, s.peer_, std::move(frame));
     if (!m.id.empty()) s.send(proto::ack(m.id));
     return;
   }
   PeerId to(m.to);
   if (to == s.peer_) return reject(s, {ErrorCode::bad_request, "cannot relay to yourself", m.id});
+  metrics_.shard(s.shard()).relayed[static_cast<size_t>(m.type)].inc();
   bus_.to_peer(s.peer_, to, room, std::move(frame), std::string(m.id));
 }
 
@@ -194,6 +251,7 @@ void Hub::disconnect(Session& s) {
   }
   bus_.table(s.shard()).remove_peer(s.peer_);
   s.authenticated_ = false;
+  metrics_.shard(s.shard()).sessions_ended.inc();
 }
 
 size_t Hub::room_count() {
@@ -204,6 +262,131 @@ size_t Hub::room_count() {
 size_t Hub::peer_count() {
   std::lock_guard lock(mu_);
   return directory_.peer_count();
+}
+
+// --- RoomAdmin -------------------------------------------------------------
+
+RoomInfo Hub::info(const rtc::Room& r) {
+  return RoomInfo{r.id.str(), r.kind, r.metadata, r.members.size(), r.max_peers, r.created_at, r.persistent};
+}
+
+std::vector<RoomInfo> Hub::rooms() {
+  std::lock_guard lock(mu_);
+  std::vector<RoomInfo> out;
+  for (const rtc::Room* r : directory_.list()) out.push_back(info(*r));
+  return out;
+}
+
+std::optional<RoomInfo> Hub::room(const RoomId& room) {
+  std::lock_guard lock(mu_);
+  const rtc::Room* r = directory_.find(room);
+  if (!r) return std::nullopt;
+  return info(*r);
+}
+
+std::optional<std::vector<PeerInfo>> Hub::peers(const RoomId& room) {
+  std::lock_guard lock(mu_);
+  const rtc::Room* r = directory_.find(room);
+  if (!r) return std::nullopt;
+  std::vector<PeerInfo> out;
+  out.reserve(r->members.size());
+  for (const auto& m : r->members)
+    out.push_back({m.peer.str(), m.user.str(), m.name, m.metadata, m.joined_at});
+  return out;
+}
+
+AdminStatus Hub::create_room(const RoomId& room, rtc::RoomConfig cfg, RoomInfo& out) {
+  std::lock_guard lock(mu_);
+  if (directory_.create(room, std::move(cfg), unix_now()) == rtc::CreateStatus::exists)
+    return AdminStatus::exists;
+  const rtc::Room* r = directory_.find(room);
+  out = info(*r);
+  emit(RoomEventType::room_started, *r, nullptr, {});
+  return AdminStatus::ok;
+}
+
+AdminStatus Hub::set_room_metadata(const RoomId& room, std::string metadata, RoomInfo& out) {
+  std::lock_guard lock(mu_);
+  if (!directory_.set_metadata(room, std::move(metadata))) return AdminStatus::no_room;
+  out = info(*directory_.find(room));
+  return AdminStatus::ok;
+}
+
+void Hub::evicted(uint32_t home, const PeerId& peer, const RoomId& room, const routing::Body& notice) {
+  auto* s = static_cast<Session*>(bus_.table(home).find(peer));
+  if (!s || !s->in_room(room)) return;  // gone, or it left on its own meanwhile
+  {
+    std::lock_guard lock(mu_);
+    const rtc::Room* r = directory_.find(room);
+    if (r && r->find(peer)) return;  // it left and joined again since: that membership stands
+  }
+  s->rooms_.erase(std::find(s->rooms_.begin(), s->rooms_.end(), room));
+  bus_.table(home).remove_member(room, s);
+  s->deliver(notice);
+}
+
+AdminStatus Hub::close_room(const RoomId& room) {
+  std::vector<rtc::Member> members;
+  {
+    std::lock_guard lock(mu_);
+    std::optional<rtc::Room> r = directory_.close(room);
+    if (!r) return AdminStatus::no_room;
+    for (const auto& m : r->members) emit(RoomEventType::peer_left, *r, &m, "room-closed");
+    emit(RoomEventType::room_finished, *r, nullptr, "closed");
+    members = std::move(r->members);
+  }
+  // Told on their own loops, after the lock is released (evicted() takes it).
+  auto notice = body(proto::room_closed(room));
+  for (const auto& m : members)
+    bus_.run_on(m.home,
+                [this, home = m.home, peer = m.peer, room, notice] { evicted(home, peer, room, notice); });
+  spdlog::info("admin: room {} closed ({} peers)", room.str(), members.size());
+  return AdminStatus::ok;
+}
+
+AdminStatus Hub::kick(const RoomId& room, const PeerId& peer, std::string_view reason) {
+  uint32_t home = 0;
+  {
+    std::lock_guard lock(mu_);
+    const rtc::Room* r = directory_.find(room);
+    if (!r) return AdminStatus::no_room;
+    const rtc::Member* m = r->find(peer);
+    if (!m) return AdminStatus::no_peer;
+    home = m->home;
+    rtc::Room before = *r;
+    directory_.leave(room, peer);
+    emit(RoomEventType::peer_left, before, before.find(peer), "kicked");
+    r = directory_.find(room);
+    if (!r) {
+      emit(RoomEventType::room_finished, before, nullptr, "empty");
+    } else {
+      auto event = body(proto::peer_left(room, peer, "kicked"));
+      for (const auto& x : r->members) bus_.to_member(x.home, x.peer, room, event);
+    }
+  }
+  auto notice = body(proto::kicked(room, reason));
+  bus_.run_on(home, [this, home, peer, room, notice] { evicted(home, peer, room, notice); });
+  spdlog::info("admin: peer {} kicked from room {}", peer.str(), room.str());
+  return AdminStatus::ok;
+}
+
+AdminStatus Hub::send(const RoomId& room, const std::optional<PeerId>& to, std::string_view data,
+                      size_t& recipients) {
+  std::lock_guard lock(mu_);
+  recipients = 0;
+  const rtc::Room* r = directory_.find(room);
+  if (!r) return AdminStatus::no_room;
+  auto frame = body(proto::relay(MsgType::message, room, PeerId("server"), data));
+  if (to) {
+    const rtc::Member* m = r->find(*to);
+    if (!m) return AdminStatus::no_peer;
+    bus_.to_member(m->home, m->peer, room, frame);
+    recipients = 1;
+    return AdminStatus::ok;
+  }
+  for (const auto& m : r->members) bus_.to_member(m.home, m.peer, room, frame);
+  recipients = r->members.size();
+  return AdminStatus::ok;
 }
 
 }  // namespace sb::service

@@ -7,6 +7,11 @@
 // change causes are handed to the bus while that mutex is held, so every peer
 // sees membership changes in one global order. Relays never take the lock: the
 // sender's own room list and the recipient's (checked on its loop) suffice.
+//
+// Operators act on rooms through RoomAdmin (the admin API, on whichever loop
+// took the HTTP request): the directory changes at once under the lock; each
+// evicted peer is told on its own loop, where its session drops the room
+// unless it has since left and joined again (a new membership).
 #pragma once
 
 #include <cstdint>
@@ -17,6 +22,9 @@
 #include "proto/parser.h"
 #include "routing/local_bus.h"
 #include "rtc/room_directory.h"
+#include "service/metrics.h"
+#include "service/room_admin.h"
+#include "service/room_events.h"
 #include "service/session.h"
 
 namespace sb::service {
@@ -31,13 +39,17 @@ struct HubConfig {
   size_t max_rooms_per_conn = 16;  // 0: unlimited
 };
 
-class Hub {
+class Hub final : public RoomAdmin {
  public:
-  Hub(HubConfig cfg, const auth::JwtVerifier& verifier, routing::LocalBus& bus);
+  // `metrics` must have one block per shard of `bus`. `events` may be null.
+  Hub(HubConfig cfg, const auth::JwtVerifier& verifier, routing::LocalBus& bus, Metrics& metrics,
+      RoomEventSink* events = nullptr);
 
-  // Handles one valid message from `s`. Cost: relay O(1) plus delivery;
+  // Handles one valid message from `s`, received at `received_at` (relay
+  // latency is measured from it). Cost: relay O(1) plus delivery;
   // join/leave/update O(room size) under the directory lock.
-  void handle(Session& s, const proto::ClientMessage& m);
+  void handle(Session& s, const proto::ClientMessage& m,
+              routing::Clock::time_point received_at = routing::Clock::now());
 
   // Reports a frame that failed to parse; counts it against the bad-request budget.
   void reject(Session& s, const proto::ParseError& e);
@@ -53,20 +65,43 @@ class Hub {
   size_t room_count();
   size_t peer_count();
 
+  // RoomAdmin
+  std::vector<RoomInfo> rooms() override;
+  std::optional<RoomInfo> room(const RoomId& room) override;
+  std::optional<std::vector<PeerInfo>> peers(const RoomId& room) override;
+  AdminStatus create_room(const RoomId& room, rtc::RoomConfig cfg, RoomInfo& out) override;
+  AdminStatus set_room_metadata(const RoomId& room, std::string metadata, RoomInfo& out) override;
+  AdminStatus close_room(const RoomId& room) override;
+  AdminStatus kick(const RoomId& room, const PeerId& peer, std::string_view reason) override;
+  AdminStatus send(const RoomId& room, const std::optional<PeerId>& to, std::string_view data,
+                   size_t& recipients) override;
+
  private:
   void hello(Session& s, const proto::ClientMessage& m);
   void refresh(Session& s, const proto::ClientMessage& m);
   void join(Session& s, const proto::ClientMessage& m);
   void leave(Session& s, const proto::ClientMessage& m);
   void update(Session& s, const proto::ClientMessage& m);
-  void relay(Session& s, const proto::ClientMessage& m);
+  void relay(Session& s, const proto::ClientMessage& m, routing::Clock::time_point received_at);
   void error(Session& s, std::string_view id, proto::ErrorCode code, std::string_view message);
-  // Removes s from `room` and tells the others why. Caller holds mu_.
+  void auth_failed(Session& s, auth::TokenError e);
+  // Removes s from `room` and tells the others why. Caller holds mu_. Always
+  // drops the room from the session, even when the directory no longer lists
+  // it there (an operator evicted it and the notice is still on its way).
   void leave_locked(Session& s, const RoomId& room, std::string_view reason);
+  // On the evicted peer's loop: drops `room` from `peer`'s session and sends
+  // `notice`, unless the session left the room meanwhile or is in it again by
+  // a later join. Takes mu_.
+  void evicted(uint32_t home, const PeerId& peer, const RoomId& room, const routing::Body& notice);
+  // Reports an event to the sink, if any. Caller holds mu_.
+  void emit(RoomEventType type, const rtc::Room& room, const rtc::Member* peer, std::string_view reason);
+  static RoomInfo info(const rtc::Room& r);
 
   HubConfig cfg_;
   const auth::JwtVerifier& verifier_;
   routing::LocalBus& bus_;
+  Metrics& metrics_;
+  RoomEventSink* events_;
   std::mutex mu_;
   rtc::RoomDirectory directory_;
 };

@@ -16,10 +16,13 @@
 #include "auth/jwt_verifier.h"
 #include "core/json_text.h"
 #include "core/random.h"
+#include "service/admin_api.h"
+#include "service/admin_auth.h"
 #include "service/admission.h"
 #include "service/client_address.h"
 #include "service/http_session.h"
 #include "service/hub.h"
+#include "service/metrics.h"
 #include "service/shard.h"
 #include "service/tls.h"
 #include "service/ws_session.h"
@@ -34,7 +37,10 @@ struct Server::Impl {
   std::vector<std::unique_ptr<Shard>> shards;
   std::unique_ptr<routing::LocalBus> bus;
   std::unique_ptr<auth::JwtVerifier> verifier;
+  std::unique_ptr<Metrics> metrics;
   std::unique_ptr<Hub> hub;
+  std::unique_ptr<AdminAuth> admin_auth;
+  std::unique_ptr<AdminApi> admin_api;
   std::unique_ptr<Admission> admission;
   std::unique_ptr<TrustedProxies> trusted_proxies;
   // Current TLS context (null: plain HTTP). Replaced on SIGHUP; read by the
@@ -46,13 +52,14 @@ struct Server::Impl {
   std::unique_ptr<asio::steady_timer> grace;
   std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
   uint32_t next_shard = 0;
-  bool shutting_down = false;
+  std::atomic<bool> shutting_down{false};  // written on shard 0, read by /readyz on any shard
 
   explicit Impl(Config c) : cfg(std::move(c)) {}
 
   bool setup();
   void accept();
   void start_sweep(Shard& s);
+  void start_lag_probe(Shard& s);
   void begin_shutdown();
   void wait_signals();
   void reload_tls();
@@ -113,6 +120,8 @@ bool Server::Impl::setup() {
   std::vector<routing::LocalBus::Shard> bs;
   for (auto& s : shards) bs.push_back({&s->ioc, &s->table});
   bus = std::make_unique<routing::LocalBus>(std::move(bs));
+  metrics = std::make_unique<Metrics>(n);
+  bus->set_observer(metrics.get());
 
   HubConfig hc;
   hc.heartbeat_s = cfg.heartbeat_s;
@@ -126,7 +135,14 @@ bool Server::Impl::setup() {
   }
   admission = std::make_unique<Admission>(AdmissionLimits{cfg.max_connections, cfg.max_conns_per_ip,
                                                           cfg.conn_rate_per_ip, cfg.conn_burst_per_ip});
-  hub = std::make_unique<Hub>(hc, *verifier, *bus);
+  hub = std::make_unique<Hub>(hc, *verifier, *bus, *metrics);
+  metrics->rooms = [this] { return hub->room_count(); };
+  metrics->peers = [this] { return hub->peer_count(); };
+  metrics->ready = [this] { return !shutting_down.load(); };
+  admin_auth = std::make_unique<AdminAuth>(cfg.admin_key, verifier.get());
+  admin_api = std::make_unique<AdminApi>(*hub, *admin_auth);
+  http.metrics = [this] { return metrics->render(); };
+  http.admin = [this](const Request& req) { return admin_api->handle(req); };
 
   std::error_code fec;
   auto root = std::filesystem::weakly_canonical(cfg.web_root, fec);
@@ -151,8 +167,9 @@ bool Server::Impl::setup() {
       return body;
     };
   }
-  http.ready = [this] { return !shutting_down; };
+  http.ready = [this] { return !shutting_down.load(); };
   for (auto& s : shards) {
+    s->metrics = &metrics->shard(s->index);
     s->cfg = &cfg;
     s->hub = hub.get();
     s->http = &http;
@@ -274,9 +291,20 @@ void Server::Impl::start_sweep(Shard& s) {
   });
 }
 
+// Every half second each loop asks to be woken; how late it actually wakes is
+// the time its thread was busy with other work (or descheduled): event-loop lag.
+void Server::Impl::start_lag_probe(Shard& s) {
+  s.lag_probe.expires_after(std::chrono::milliseconds(500));
+  s.lag_probe.async_wait([this, &s](const boost::system::error_code& ec) {
+    if (ec || s.stopping) return;
+    s.metrics->loop_lag.observe(std::chrono::duration_cast<std::chrono::nanoseconds>(
+        asio::steady_timer::clock_type::now() - s.lag_probe.expiry()));
+    start_lag_probe(s);
+  });
+}
+
 void Server::Impl::begin_shutdown() {
-  if (shutting_down) return;
-  shutting_down = true;
+  if (shutting_down.exchange(true)) return;
   boost::system::error_code ec;
   acceptor->close(ec);
   signals->cancel(ec);
@@ -285,6 +313,7 @@ void Server::Impl::begin_shutdown() {
     asio::post(s->ioc, [s] {
       s->stopping = true;
       s->sweep.cancel();
+      s->lag_probe.cancel();
       std::vector<std::shared_ptr<WsSession>> live;
       for (WsSession* w : s->sessions) live.push_back(w->shared_from_this());
       for (auto& w : live) w->shutdown("shutdown");
@@ -310,6 +339,7 @@ int Server::run() {
   for (auto& s : shards) {
     impl_->guards.push_back(asio::make_work_guard(s->ioc));
     impl_->start_sweep(*s);
+    impl_->start_lag_probe(*s);
   }
   impl_->accept();
   std::vector<std::thread> threads;

@@ -19,17 +19,19 @@ namespace sb::service {
 
 class Admission;
 class Hub;
+struct ShardMetrics;
 class TrustedProxies;
 class WsSession;
 
 struct Shard {
-  explicit Shard(uint32_t i) : index(i), ioc(1), sweep(ioc) {}
+  explicit Shard(uint32_t i) : index(i), ioc(1), sweep(ioc), lag_probe(ioc) {}
 
   uint32_t index;
   boost::asio::io_context ioc;  // concurrency hint 1: only this shard's thread runs it
   routing::ShardTable table;
   proto::Parser parser;
-  boost::asio::steady_timer sweep;  // one timer per shard drives every session's deadlines
+  boost::asio::steady_timer sweep;      // one timer per shard drives every session's deadlines
+  boost::asio::steady_timer lag_probe;  // measures how late the loop runs a due timer
   std::unordered_set<WsSession*> sessions;
   bool stopping = false;
 
@@ -39,6 +41,7 @@ struct Shard {
   const HttpContext* http = nullptr;
   Admission* admission = nullptr;
   const TrustedProxies* trusted_proxies = nullptr;
+  ShardMetrics* metrics = nullptr;  // this shard's own block: only this thread writes it
 };
 
 }  // namespace sb::service

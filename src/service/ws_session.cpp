@@ -10,6 +10,7 @@
 #include "proto/encode.h"
 #include "service/admission.h"
 #include "service/hub.h"
+#include "service/metrics.h"
 
 namespace sb::service {
 
@@ -60,6 +61,7 @@ void WsSessionT<NextLayer>::on_accept(beast::error_code ec) {
   last_rx_ = last_ping_ = now;
   hello_deadline_ = now + std::chrono::seconds(shard_.cfg->hello_timeout_s);
   shard_.sessions.insert(this);
+  shard_.metrics->connections_opened.inc();
   if (shard_.stopping) return shutdown("shutdown");
   do_read();
 }
@@ -70,16 +72,22 @@ void WsSessionT<NextLayer>::do_read() {
 }
 
 template <class NextLayer>
-void WsSessionT<NextLayer>::on_read(beast::error_code ec, size_t) {
-  if (ec)
-    return finish();  // closed by peer, by us, or failed (too big -> 1009, bad UTF-8 -> 1007: sent by Beast)
+void WsSessionT<NextLayer>::on_read(beast::error_code ec, size_t bytes) {
+  if (ec) {
+    // Closed by peer, by us, or failed (too big -> 1009, bad UTF-8 -> 1007: sent by Beast).
+    if (!close_code_ && ec == websocket::error::message_too_big) close_code_ = proto::close_code::too_big;
+    if (!close_code_ && ec == websocket::error::bad_frame_payload)
+      close_code_ = proto::close_code::bad_payload;
+    return finish();
+  }
   const auto now = Clock::now();
   last_rx_ = now;
+  shard_.metrics->bytes_in.inc(bytes);
   if (!closing_) {
     if (!ws_.got_text())
       close(proto::close_code::bad_request, "binary frames are not accepted");
     else if (rate_ok(now, buffer_.size()))
-      on_frame();
+      on_frame(now);
   }
   buffer_.consume(buffer_.size());
   if (buffer_.capacity() > 16 * 1024) buffer_.shrink_to_fit();  // a big message must not pin a big buffer
@@ -96,6 +104,7 @@ bool WsSessionT<NextLayer>::rate_ok(Clock::time_point now, size_t bytes) {
     rate_window_start_ = now;
     rate_limited_ = 0;
   }
+  shard_.metrics->errors[static_cast<size_t>(proto::ErrorCode::rate_limited)].inc();
   send(proto::error({}, proto::ErrorCode::rate_limited, "too many messages; slow down"));
   if (shard_.cfg->rate_limit_close_after > 0 && ++rate_limited_ >= shard_.cfg->rate_limit_close_after)
     close(proto::close_code::rate_limited, "rate limit exceeded");
@@ -103,14 +112,14 @@ bool WsSessionT<NextLayer>::rate_ok(Clock::time_point now, size_t bytes) {
 }
 
 template <class NextLayer>
-void WsSessionT<NextLayer>::on_frame() {
+void WsSessionT<NextLayer>::on_frame(Clock::time_point received_at) {
   const size_t len = buffer_.size();
   buffer_.prepare(proto::Parser::kPadding);  // may move the data; re-read the pointer after
   const char* data = static_cast<const char*>(buffer_.data().data());
   proto::ClientMessage msg;
   proto::ParseError err;
   if (shard_.parser.parse(data, len, len + proto::Parser::kPadding, msg, err))
-    shard_.hub->handle(*this, msg);
+    shard_.hub->handle(*this, msg, received_at);
   else
     shard_.hub->reject(*this, err);
 }
@@ -144,11 +153,12 @@ void WsSessionT<NextLayer>::do_write() {
   writing_ = true;
   const Out& o = queue_.front();
   std::array<asio::const_buffer, 2> bufs{asio::buffer(*o.body), asio::buffer(o.tail, o.tail_len)};
-  ws_.async_write(bufs, [self = self()](beast::error_code ec, size_t) { self->on_write(ec); });
+  ws_.async_write(bufs, [self = self()](beast::error_code ec, size_t n) { self->on_write(ec, n); });
 }
 
 template <class NextLayer>
-void WsSessionT<NextLayer>::on_write(beast::error_code ec) {
+void WsSessionT<NextLayer>::on_write(beast::error_code ec, size_t bytes) {
+  shard_.metrics->bytes_out.inc(bytes);
   if (!queue_.empty()) {
     queued_bytes_ -= queue_.front().body->size() + queue_.front().tail_len;
     queue_.pop_front();
@@ -187,6 +197,11 @@ template <class NextLayer>
 void WsSessionT<NextLayer>::finish() {
   if (finished_) return;
   finished_ = true;
+  // The close code: ours if we closed, else the client's close frame, else none (1006).
+  uint16_t code = close_code_;
+  if (!code) code = ws_.reason().code;
+  if (!code) code = 1006;
+  shard_.metrics->closed[close_code_index(code)].inc();
   shard_.hub->disconnect(*this);
   shard_.sessions.erase(this);
   beast::error_code ignored;

@@ -68,9 +68,9 @@ class WsSessionT final : public WsSession {
   void on_accept(boost::beast::error_code ec);
   void do_read();
   void on_read(boost::beast::error_code ec, size_t bytes);
-  void on_frame();
+  void on_frame(Clock::time_point received_at);
   void do_write();
-  void on_write(boost::beast::error_code ec);
+  void on_write(boost::beast::error_code ec, size_t bytes);
   void do_close();
   void finish();
 

@@ -95,5 +95,114 @@ TEST(RoomDirectory, KeepsWhereEachMemberLives) {
   EXPECT_EQ(d.find(r)->find(PeerId("a"))->home, 3u);
 }
 
+TEST(RoomDirectory, AJoinStampsTheRoomsCreationTimeOnce) {
+  RoomDirectory d;
+  const RoomId r("r");
+  ASSERT_EQ(d.join(r, member("a"), 100), JoinStatus::ok);
+  ASSERT_EQ(d.join(r, member("b"), 200), JoinStatus::ok);
+  EXPECT_EQ(d.find(r)->created_at, 100);
+  EXPECT_EQ(d.find(r)->kind, "meeting");
+  EXPECT_FALSE(d.find(r)->persistent);
+}
+
+TEST(RoomDirectory, APreCreatedRoomStaysWhenEmptyUntilClosed) {
+  RoomDirectory d(RoomLimits{50});
+  const RoomId r("r");
+  ASSERT_EQ(d.create(r, RoomConfig{"meeting", 2, R"({"topic":"x"})"}, 42), CreateStatus::ok);
+  const Room* room = d.find(r);
+  ASSERT_NE(room, nullptr);
+  EXPECT_TRUE(room->persistent);
+  EXPECT_EQ(room->max_peers, 2u);
+  EXPECT_EQ(room->metadata, R"({"topic":"x"})");
+  EXPECT_EQ(room->created_at, 42);
+  EXPECT_EQ(d.room_count(), 1u);
+  EXPECT_EQ(d.peer_count(), 0u);
+
+  ASSERT_EQ(d.join(r, member("a"), 50), JoinStatus::ok);
+  EXPECT_EQ(d.find(r)->created_at, 42) << "a join does not re-stamp a pre-created room";
+  ASSERT_EQ(d.join(r, member("b")), JoinStatus::ok);
+  EXPECT_EQ(d.join(r, member("c")), JoinStatus::room_full) << "the room's own max_peers applies";
+  EXPECT_TRUE(d.leave(r, PeerId("a")));
+  EXPECT_TRUE(d.leave(r, PeerId("b")));
+  ASSERT_NE(d.find(r), nullptr) << "empty, but pre-created: it stays";
+  EXPECT_EQ(d.peer_count(), 0u);
+
+  auto closed = d.close(r);
+  ASSERT_TRUE(closed.has_value());
+  EXPECT_TRUE(closed->members.empty());
+  EXPECT_EQ(d.find(r), nullptr);
+  EXPECT_EQ(d.room_count(), 0u);
+}
+
+TEST(RoomDirectory, CreateRefusesAnExistingRoomAndChangesNothing) {
+  RoomDirectory d;
+  const RoomId r("r");
+  ASSERT_EQ(d.join(r, member("a"), 7), JoinStatus::ok);
+  EXPECT_EQ(d.create(r, RoomConfig{"meeting", 5, R"({"x":1})"}, 9), CreateStatus::exists);
+  EXPECT_FALSE(d.find(r)->persistent);
+  EXPECT_EQ(d.find(r)->metadata, "{}");
+  EXPECT_EQ(d.find(r)->created_at, 7);
+  ASSERT_EQ(d.create(RoomId("p"), RoomConfig{}, 1), CreateStatus::ok);
+  EXPECT_EQ(d.create(RoomId("p"), RoomConfig{}, 2), CreateStatus::exists);
+  EXPECT_EQ(d.find(RoomId("p"))->created_at, 1);
+}
+
+TEST(RoomDirectory, CreateWithoutMaxPeersUsesTheDefaultLimit) {
+  RoomDirectory d(RoomLimits{3});
+  ASSERT_EQ(d.create(RoomId("p"), RoomConfig{"meeting", 0, ""}, 1), CreateStatus::ok);
+  EXPECT_EQ(d.find(RoomId("p"))->max_peers, 3u);
+  EXPECT_EQ(d.find(RoomId("p"))->metadata, "{}");
+}
+
+TEST(RoomDirectory, CloseRemovesARoomWithItsMembersAndReturnsThem) {
+  RoomDirectory d;
+  const RoomId r("r"), other("o");
+  ASSERT_EQ(d.join(r, member("a", 1)), JoinStatus::ok);
+  ASSERT_EQ(d.join(r, member("b", 2)), JoinStatus::ok);
+  ASSERT_EQ(d.join(other, member("a", 1)), JoinStatus::ok);
+  EXPECT_EQ(d.peer_count(), 3u);
+  auto closed = d.close(r);
+  ASSERT_TRUE(closed.has_value());
+  ASSERT_EQ(closed->members.size(), 2u);
+  EXPECT_EQ(closed->members[0].peer, PeerId("a"));
+  EXPECT_EQ(closed->members[1].home, 2u);
+  EXPECT_EQ(d.find(r), nullptr);
+  EXPECT_EQ(d.peer_count(), 1u);
+  EXPECT_EQ(d.room_count(), 1u);
+  EXPECT_FALSE(d.leave(r, PeerId("a"))) << "members of a closed room are gone from it";
+  EXPECT_FALSE(d.close(r).has_value());
+  // The name is free again: a new join makes a new, empty room.
+  ASSERT_EQ(d.join(r, member("c"), 99), JoinStatus::ok);
+  EXPECT_EQ(d.find(r)->members.size(), 1u);
+  EXPECT_EQ(d.find(r)->created_at, 99);
+}
+
+TEST(RoomDirectory, SetMetadataOnlyOnExistingRooms) {
+  RoomDirectory d;
+  EXPECT_FALSE(d.set_metadata(RoomId("r"), R"({"a":1})"));
+  ASSERT_EQ(d.join(RoomId("r"), member("a")), JoinStatus::ok);
+  EXPECT_TRUE(d.set_metadata(RoomId("r"), R"({"a":1})"));
+  EXPECT_EQ(d.find(RoomId("r"))->metadata, R"({"a":1})");
+}
+
+TEST(RoomDirectory, ListIsSortedByName) {
+  RoomDirectory d;
+  ASSERT_EQ(d.join(RoomId("b"), member("x")), JoinStatus::ok);
+  ASSERT_EQ(d.create(RoomId("c"), RoomConfig{}, 0), CreateStatus::ok);
+  ASSERT_EQ(d.join(RoomId("a"), member("y")), JoinStatus::ok);
+  auto rooms = d.list();
+  ASSERT_EQ(rooms.size(), 3u);
+  EXPECT_EQ(rooms[0]->id, RoomId("a"));
+  EXPECT_EQ(rooms[1]->id, RoomId("b"));
+  EXPECT_EQ(rooms[2]->id, RoomId("c"));
+}
+
+TEST(RoomDirectory, AZeroCapOnAPreCreatedRoomDoesNotRemoveIt) {
+  RoomDirectory d(RoomLimits{0});
+  ASSERT_EQ(d.create(RoomId("p"), RoomConfig{}, 0), CreateStatus::ok);
+  EXPECT_EQ(d.join(RoomId("p"), member("a")), JoinStatus::room_full);
+  EXPECT_NE(d.find(RoomId("p")), nullptr);
+}
+
 }  // namespace
 }  // namespace sb::rtc

@@ -40,6 +40,19 @@ class FakeSession final : public Session {
 
 const std::string kSecret = "test-secret";
 
+// Records the room events the Hub publishes, as "event room [peer-user] [reason]".
+class RecordingSink final : public RoomEventSink {
+ public:
+  void publish(RoomEvent e) override {
+    std::string line = std::string(to_string(e.type)) + " " + e.room.str();
+    if (e.peer) line += " " + e.peer->user.str();
+    if (!e.reason.empty()) line += " " + e.reason;
+    lines.push_back(line);
+  }
+  std::vector<std::string> take() { return std::exchange(lines, {}); }
+  std::vector<std::string> lines;
+};
+
 std::string token(const std::string& user, std::vector<std::string> rooms = {"*"}) {
   auth::TokenSpec spec;
   spec.user = UserId(user);
@@ -55,8 +68,10 @@ class HubTest : public ::testing::Test {
   HubTest()
       : verifier_(auth::VerifierConfig{kSecret, {}, "", "", 30}),
         bus_({{&ioc0_, &t0_}, {&ioc1_, &t1_}}),
-        hub_(HubConfig{20, 3, 5, 10, "[]"}, verifier_, bus_) {
+        metrics_(2),
+        hub_(HubConfig{20, 3, 5, 10, "[]"}, verifier_, bus_, metrics_, &events_) {
     routing::LocalBus::set_current_shard(0);
+    bus_.set_observer(&metrics_);
   }
 
   void send(FakeSession& s, std::string_view frame) {
@@ -98,6 +113,8 @@ class HubTest : public ::testing::Test {
   routing::ShardTable t0_, t1_;
   auth::JwtVerifier verifier_;
   routing::LocalBus bus_;
+  Metrics metrics_;
+  RecordingSink events_;
   Hub hub_;
   proto::Parser parser_;
 };
@@ -267,6 +284,205 @@ TEST_F(HubTest, SeqGrowsByOnePerFrame) {
   EXPECT_EQ(f[1].at("seq"), 3);
   EXPECT_EQ(f[2].at("seq"), 4);
   EXPECT_EQ(f[2].at("type"), "pong");
+}
+
+// --- operators (RoomAdmin) and events ---------------------------------------
+
+TEST_F(HubTest, CloseRoomTellsEveryPeerAndNobodyElseHearsMore) {
+  auto a = connect("a", 0), b = connect("b", 1);
+  send(*a, R"({"type":"join","room":"r"})");
+  send(*b, R"({"type":"join","room":"r"})");
+  a->take();
+  b->take();
+  events_.take();
+  routing::LocalBus::set_current_shard(0);
+  EXPECT_EQ(hub_.close_room(RoomId("r")), AdminStatus::ok);
+  drain();
+  for (auto* s : {a.get(), b.get()}) {
+    auto f = s->take();
+    ASSERT_EQ(f.size(), 1u);
+    EXPECT_EQ(f[0].at("type"), "room-closed");
+    EXPECT_EQ(f[0].at("room"), "r");
+    EXPECT_FALSE(s->in_room(RoomId("r")));
+  }
+  EXPECT_EQ(hub_.room_count(), 0u);
+  EXPECT_EQ(hub_.peer_count(), 0u);
+  EXPECT_EQ(events_.take(),
+            (std::vector<std::string>{"peer_left r a room-closed", "peer_left r b room-closed",
+                                      "room_finished r closed"}));
+  // Their sessions no longer hold the room: a relay is not-in-room, a new join makes a fresh room.
+  send(*a, R"({"type":"message","room":"r","data":1})");
+  EXPECT_EQ(a->last().at("code"), "not-in-room");
+  send(*a, R"({"type":"join","room":"r"})");
+  EXPECT_EQ(a->last().at("type"), "joined");
+  EXPECT_TRUE(a->last().at("peers").as_array().empty());
+  EXPECT_TRUE(b->take().empty());
+  EXPECT_EQ(hub_.close_room(RoomId("nope")), AdminStatus::no_room);
+}
+
+TEST_F(HubTest, KickTellsThePeerAndTheOthersSeeKicked) {
+  auto a = connect("a", 0), b = connect("b", 1), c = connect("c", 1);
+  for (auto* s : {a.get(), b.get(), c.get()}) send(*s, R"({"type":"join","room":"r"})");
+  a->take();
+  b->take();
+  c->take();
+  events_.take();
+  routing::LocalBus::set_current_shard(0);
+  EXPECT_EQ(hub_.kick(RoomId("r"), PeerId(peer(*b)), "spam"), AdminStatus::ok);
+  drain();
+  auto fb = b->take();
+  ASSERT_EQ(fb.size(), 1u);
+  EXPECT_EQ(fb[0].at("type"), "kicked");
+  EXPECT_EQ(fb[0].at("room"), "r");
+  EXPECT_EQ(fb[0].at("reason"), "spam");
+  for (auto* s : {a.get(), c.get()}) {
+    auto f = s->take();
+    ASSERT_EQ(f.size(), 1u);
+    EXPECT_EQ(f[0].at("type"), "peer-left");
+    EXPECT_EQ(f[0].at("peer").as_string(), peer(*b));
+    EXPECT_EQ(f[0].at("reason"), "kicked");
+  }
+  EXPECT_FALSE(b->in_room(RoomId("r")));
+  EXPECT_EQ(hub_.peers(RoomId("r"))->size(), 2u);
+  EXPECT_EQ(events_.take(), std::vector<std::string>{"peer_left r b kicked"});
+  EXPECT_EQ(hub_.kick(RoomId("r"), PeerId(peer(*b)), "again"), AdminStatus::no_peer);
+  EXPECT_EQ(hub_.kick(RoomId("x"), PeerId(peer(*a)), "x"), AdminStatus::no_room);
+  // The kicked peer's relays into the room are refused; the others' no longer reach it.
+  send(*b, R"({"type":"message","room":"r","data":1})");
+  EXPECT_EQ(b->last().at("code"), "not-in-room");
+  b->take();
+  send(*a, R"({"type":"message","room":"r","data":2})");
+  EXPECT_TRUE(b->take().empty());
+  EXPECT_EQ(c->take().at(0).at("data"), 2);
+}
+
+TEST_F(HubTest, AnEvictionNoticeDoesNotUndoALaterJoin) {
+  auto a = connect("a", 0), b = connect("b", 1);
+  send(*a, R"({"type":"join","room":"r"})");
+  send(*b, R"({"type":"join","room":"r"})");
+  a->take();
+  b->take();
+  // The operator kicks b from shard 0; before b's loop runs the notice, b
+  // leaves and joins again (a new membership that must stand).
+  routing::LocalBus::set_current_shard(0);
+  EXPECT_EQ(hub_.kick(RoomId("r"), PeerId(peer(*b)), "x"), AdminStatus::ok);
+  routing::LocalBus::set_current_shard(1);
+  proto::ClientMessage m;
+  proto::ParseError e;
+  ASSERT_TRUE(parser_.parse(R"({"type":"leave","room":"r","id":1})", m, e));
+  hub_.handle(*b, m);
+  EXPECT_EQ(b->last().at("type"), "ack");
+  ASSERT_TRUE(parser_.parse(R"({"type":"join","room":"r","id":2})", m, e));
+  hub_.handle(*b, m);
+  EXPECT_EQ(b->last().at("type"), "joined");
+  drain();  // now the notice arrives
+  EXPECT_TRUE(b->in_room(RoomId("r")));
+  EXPECT_EQ(hub_.peers(RoomId("r"))->size(), 2u);
+  for (const auto& f : b->take()) EXPECT_NE(f.at("type"), "kicked");
+}
+
+TEST_F(HubTest, DisconnectWhileAnEvictionIsInFlightTerminates) {
+  auto a = connect("a", 0), b = connect("b", 1);
+  send(*a, R"({"type":"join","room":"r"})");
+  send(*a, R"({"type":"join","room":"q"})");
+  send(*b, R"({"type":"join","room":"r"})");
+  routing::LocalBus::set_current_shard(1);
+  EXPECT_EQ(hub_.close_room(RoomId("r")), AdminStatus::ok);  // a's notice is posted to shard 0
+  routing::LocalBus::set_current_shard(0);
+  hub_.disconnect(*a);  // a still lists r: must not spin, must leave q
+  EXPECT_TRUE(a->rooms().empty());
+  drain();
+  EXPECT_EQ(hub_.room_count(), 0u);
+}
+
+TEST_F(HubTest, ServerMessagesGoToOnePeerOrTheWholeRoom) {
+  auto a = connect("a", 0), b = connect("b", 1);
+  send(*a, R"({"type":"join","room":"r"})");
+  send(*b, R"({"type":"join","room":"r"})");
+  a->take();
+  b->take();
+  routing::LocalBus::set_current_shard(0);
+  size_t n = 0;
+  EXPECT_EQ(hub_.send(RoomId("r"), std::nullopt, R"({"hello":true})", n), AdminStatus::ok);
+  EXPECT_EQ(n, 2u);
+  drain();
+  for (auto* s : {a.get(), b.get()}) {
+    auto f = s->take();
+    ASSERT_EQ(f.size(), 1u);
+    EXPECT_EQ(f[0].at("type"), "message");
+    EXPECT_EQ(f[0].at("from"), "server");
+    EXPECT_EQ(f[0].at("data").at("hello"), true);
+  }
+  EXPECT_EQ(hub_.send(RoomId("r"), PeerId(peer(*b)), "1", n), AdminStatus::ok);
+  EXPECT_EQ(n, 1u);
+  drain();
+  EXPECT_TRUE(a->take().empty());
+  EXPECT_EQ(b->take().at(0).at("data"), 1);
+  EXPECT_EQ(hub_.send(RoomId("r"), PeerId("nobody"), "1", n), AdminStatus::no_peer);
+  EXPECT_EQ(hub_.send(RoomId("x"), std::nullopt, "1", n), AdminStatus::no_room);
+}
+
+TEST_F(HubTest, PreCreatedRoomsKeepTheirConfigAndOutliveTheirPeers) {
+  RoomInfo info;
+  rtc::RoomConfig cfg;
+  cfg.max_peers = 1;
+  cfg.metadata = R"({"topic":"t"})";
+  EXPECT_EQ(hub_.create_room(RoomId("p"), cfg, info), AdminStatus::ok);
+  EXPECT_EQ(info.name, "p");
+  EXPECT_EQ(info.max_peers, 1u);
+  EXPECT_TRUE(info.persistent);
+  EXPECT_EQ(hub_.create_room(RoomId("p"), cfg, info), AdminStatus::exists);
+  auto a = connect("a", 0), b = connect("b", 1);
+  send(*a, R"({"type":"join","room":"p"})");
+  EXPECT_EQ(a->last().at("type"), "joined");
+  send(*b, R"({"type":"join","room":"p"})");
+  EXPECT_EQ(b->last().at("code"), "room-full");
+  send(*a, R"({"type":"leave","room":"p"})");
+  ASSERT_TRUE(hub_.room(RoomId("p")).has_value());
+  EXPECT_EQ(hub_.room(RoomId("p"))->peers, 0u);
+  EXPECT_EQ(hub_.set_room_metadata(RoomId("p"), R"({"x":2})", info), AdminStatus::ok);
+  EXPECT_EQ(info.metadata, R"({"x":2})");
+  EXPECT_EQ(hub_.set_room_metadata(RoomId("nope"), "{}", info), AdminStatus::no_room);
+  EXPECT_EQ(events_.take(),
+            (std::vector<std::string>{"room_started p", "peer_joined p a", "peer_left p a left"}));
+}
+
+TEST_F(HubTest, EventsFollowTheRoomLifecycle) {
+  auto a = connect("a", 0), b = connect("b", 1);
+  send(*a, R"({"type":"join","room":"r"})");
+  send(*b, R"({"type":"join","room":"r"})");
+  send(*a, R"({"type":"leave","room":"r"})");
+  routing::LocalBus::set_current_shard(1);
+  hub_.disconnect(*b);
+  EXPECT_EQ(events_.take(), (std::vector<std::string>{"room_started r", "peer_joined r a", "peer_joined r b",
+                                                      "peer_left r a left", "peer_left r b disconnected",
+                                                      "room_finished r empty"}));
+}
+
+TEST_F(HubTest, CountsMessagesErrorsAndAuthFailuresOnTheShardWhereTheyHappen) {
+  auto a = connect("a", 0), b = connect("b", 1);
+  send(*a, R"({"type":"join","room":"r"})");
+  send(*b, R"({"type":"join","room":"r"})");
+  send(*a, R"({"type":"offer","room":"r","to":")" + peer(*b) + R"(","data":{}})");
+  send(*a, R"({"type":"message","room":"r","data":1})");
+  send(*a, R"({"type":"message","room":"r","to":"00000000000000000000","data":1})");
+  const auto offer = static_cast<size_t>(proto::MsgType::offer);
+  const auto message = static_cast<size_t>(proto::MsgType::message);
+  EXPECT_EQ(metrics_.shard(0).relayed[offer].get(), 1u);
+  EXPECT_EQ(metrics_.shard(0).relayed[message].get(), 2u);
+  EXPECT_EQ(metrics_.shard(1).delivered[offer].get(), 1u) << "counted where the recipient lives";
+  EXPECT_EQ(metrics_.shard(1).delivered[message].get(), 1u);
+  EXPECT_EQ(metrics_.shard(0).delivered[message].get(), 0u);
+  EXPECT_EQ(metrics_.shard(1).relay_latency.count(), 2u);
+  EXPECT_EQ(metrics_.shard(0).errors[static_cast<size_t>(proto::ErrorCode::peer_not_found)].get(), 1u);
+  FakeSession bad(1);
+  send(bad, R"({"type":"hello","token":"x.y.z"})");
+  FakeSession none(1);
+  send(none, R"({"type":"hello"})");
+  EXPECT_EQ(metrics_.shard(1).auth_failures[static_cast<size_t>(auth::TokenError::malformed)].get(), 1u);
+  EXPECT_EQ(metrics_.shard(1).auth_failures[static_cast<size_t>(auth::TokenError::none)].get(), 1u);
+  EXPECT_EQ(metrics_.shard(1).errors[static_cast<size_t>(proto::ErrorCode::unauthorized)].get(), 2u);
+  EXPECT_EQ(metrics_.shard(0).sessions_started.get() + metrics_.shard(1).sessions_started.get(), 2u);
 }
 
 }  // namespace
