@@ -25,6 +25,7 @@
 #include "service/metrics.h"
 #include "service/shard.h"
 #include "service/tls.h"
+#include "service/webhooks.h"
 #include "service/ws_session.h"
 
 namespace sb::service {
@@ -38,6 +39,7 @@ struct Server::Impl {
   std::unique_ptr<routing::LocalBus> bus;
   std::unique_ptr<auth::JwtVerifier> verifier;
   std::unique_ptr<Metrics> metrics;
+  std::unique_ptr<Webhooks> webhooks;  // null without --webhook-url; destroyed before metrics
   std::unique_ptr<Hub> hub;
   std::unique_ptr<AdminAuth> admin_auth;
   std::unique_ptr<AdminApi> admin_api;
@@ -135,7 +137,23 @@ bool Server::Impl::setup() {
   }
   admission = std::make_unique<Admission>(AdmissionLimits{cfg.max_connections, cfg.max_conns_per_ip,
                                                           cfg.conn_rate_per_ip, cfg.conn_burst_per_ip});
-  hub = std::make_unique<Hub>(hc, *verifier, *bus, *metrics);
+  if (!cfg.webhook_urls.empty()) {
+    WebhookConfig wc;
+    wc.urls = cfg.webhook_urls;
+    wc.secret = cfg.webhook_secret;
+    wc.queue = cfg.webhook_queue;
+    wc.max_attempts = cfg.webhook_max_attempts;
+    wc.retry_ms = cfg.webhook_retry_ms;
+    wc.timeout_ms = cfg.webhook_timeout_ms;
+    try {
+      webhooks = std::make_unique<Webhooks>(std::move(wc), metrics->webhooks());
+    } catch (const std::exception& e) {
+      spdlog::error("{}", e.what());
+      return false;
+    }
+    spdlog::info("webhooks: {} URL{}", cfg.webhook_urls.size(), cfg.webhook_urls.size() == 1 ? "" : "s");
+  }
+  hub = std::make_unique<Hub>(hc, *verifier, *bus, *metrics, webhooks.get());
   metrics->rooms = [this] { return hub->room_count(); };
   metrics->peers = [this] { return hub->peer_count(); };
   metrics->ready = [this] { return !shutting_down.load(); };
@@ -341,6 +359,7 @@ int Server::run() {
     impl_->start_sweep(*s);
     impl_->start_lag_probe(*s);
   }
+  if (impl_->webhooks) impl_->webhooks->start();
   impl_->accept();
   std::vector<std::thread> threads;
   for (uint32_t i = 1; i < shards.size(); ++i) {
@@ -353,6 +372,8 @@ int Server::run() {
   shards[0]->ioc.run();
   // Shard 0 may finish first; the others stop when their sessions are gone or at the grace deadline.
   for (auto& t : threads) t.join();
+  // The last events (peers disconnected by the shutdown) get a short chance to go out.
+  if (impl_->webhooks) impl_->webhooks->stop(std::chrono::seconds(2));
   spdlog::info("stopped");
   return 0;
 }
