@@ -202,9 +202,21 @@ bool Parser::parse(const char* buf, size_t len, size_t capacity, ClientMessage& 
         field_fail("'resume' must be an object");
         continue;
       }
+      std::string_view ignored;
+      if (!raw_value(v, ignored)) {
+        field_fail("frame is not valid JSON");
+        continue;
+      }
       out.has_resume = true;
+    } else {
+      // Unknown fields are ignored (forward compatibility), but On Demand would
+      // skip their values unchecked: a frame that is not JSON is refused whole.
+      std::string_view ignored;
+      if (!raw_value(v, ignored)) {
+        field_fail("frame is not valid JSON");
+        continue;
+      }
     }
-    // Unknown fields are ignored (forward compatibility); On Demand skips them.
   }
   // Anything after the object (e.g. `{} {}`) makes the frame invalid.
   const char* end = nullptr;
