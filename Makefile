@@ -2,8 +2,12 @@
 BUILD_DIR ?= build
 WERROR    ?= $(if $(CI),ON,OFF)
 CMAKE_ARGS ?=
+# libFuzzer tree (clang), `make fuzz`: FUZZ_SECONDS per target (docs/fuzzing.md).
+FUZZ_DIR  := build-fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := fuzz_protocol fuzz_jwt fuzz_http
 
-.PHONY: all deps build run test unit integration e2e format clean
+.PHONY: all deps build run test unit integration e2e format clean fuzz
 
 all: build
 
@@ -22,6 +26,23 @@ run: build
 test: build
 	bash scripts/test.sh $(BUILD_DIR)
 
+$(FUZZ_DIR)/build.ninja:
+	cmake -S . -B $(FUZZ_DIR) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++ \
+	  -DSWITCHBOARD_FUZZ=ON -DSWITCHBOARD_TESTS=OFF -DSWITCHBOARD_WERROR=$(WERROR) $(CMAKE_ARGS)
+
+# Builds the fuzzers and runs each for FUZZ_SECONDS. The seed corpus in
+# fuzz/corpus/<target> is only read; new inputs go to $(FUZZ_DIR)/corpus-<target>,
+# crashes to $(FUZZ_DIR)/artifacts-<target>/.
+fuzz: deps $(FUZZ_DIR)/build.ninja
+	cmake --build $(FUZZ_DIR) --target $(FUZZ_TARGETS)
+	@for t in $(FUZZ_TARGETS); do \
+	  mkdir -p $(FUZZ_DIR)/corpus-$$t $(FUZZ_DIR)/artifacts-$$t; \
+	  echo "== $$t for $(FUZZ_SECONDS) s"; \
+	  $(FUZZ_DIR)/fuzz/$$t -max_total_time=$(FUZZ_SECONDS) -max_len=70000 -print_final_stats=1 \
+	    -dict=fuzz/$${t#fuzz_}.dict -artifact_prefix=$(FUZZ_DIR)/artifacts-$$t/ \
+	    $(FUZZ_DIR)/corpus-$$t fuzz/corpus/$$t || exit 1; \
+	done
+
 unit: build
 	ctest --test-dir $(BUILD_DIR) --output-on-failure
 
@@ -29,4 +50,4 @@ format:
 	cmake --build $(BUILD_DIR) --target format
 
 clean:
-	rm -rf $(BUILD_DIR)
+	rm -rf $(BUILD_DIR) $(FUZZ_DIR)

@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(
-  build-essential g++ cmake ninja-build pkg-config clang-format
+  build-essential g++ cmake ninja-build pkg-config clang-format clang libclang-rt-14-dev
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev libssl-dev libsimdjson-dev libjwt-dev libsodium-dev
   libsqlite3-dev libhiredis-dev libspdlog-dev libfmt-dev libtomlplusplus-dev
   libcli11-dev libgtest-dev libgmock-dev
