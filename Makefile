@@ -2,12 +2,15 @@
 BUILD_DIR ?= build
 WERROR    ?= $(if $(CI),ON,OFF)
 CMAKE_ARGS ?=
+# ASan+UBSan tree (CMakePresets.json, preset `asan`): `make test` runs the unit
+# and integration tests on it too.
+ASAN_DIR  := build-asan
 # libFuzzer tree (clang), `make fuzz`: FUZZ_SECONDS per target (docs/fuzzing.md).
 FUZZ_DIR  := build-fuzz
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS := fuzz_protocol fuzz_jwt fuzz_http
 
-.PHONY: all deps build run test unit integration e2e format clean fuzz
+.PHONY: all deps build asan run test unit integration e2e format clean fuzz
 
 all: build
 
@@ -23,8 +26,15 @@ build: deps $(BUILD_DIR)/build.ninja
 run: build
 	$(BUILD_DIR)/switchboard --dev $(ARGS)
 
-test: build
-	bash scripts/test.sh $(BUILD_DIR)
+$(ASAN_DIR)/build.ninja:
+	cmake --preset asan -DSWITCHBOARD_WERROR=$(WERROR) $(CMAKE_ARGS)
+
+# Only what the sanitizer runs need: the server and the unit test binaries.
+asan: deps $(ASAN_DIR)/build.ninja
+	cmake --build $(ASAN_DIR) --target switchboard unit-tests
+
+test: build asan
+	bash scripts/test.sh $(BUILD_DIR) $(ASAN_DIR)
 
 $(FUZZ_DIR)/build.ninja:
 	cmake -S . -B $(FUZZ_DIR) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++ \
@@ -50,4 +60,4 @@ format:
 	cmake --build $(BUILD_DIR) --target format
 
 clean:
-	rm -rf $(BUILD_DIR) $(FUZZ_DIR)
+	rm -rf $(BUILD_DIR) $(ASAN_DIR) $(FUZZ_DIR)

@@ -37,6 +37,8 @@ export function tmpDir(prefix = 'switchboard-it-') {
 }
 
 const LISTEN_RE = /listening on https?:\/\/([^\s"/]+):(\d+)/;
+// A report by ASan, LSan or UBSan on the server's stderr.
+const SANITIZER_RE = /ERROR: (Address|Leak)Sanitizer|SUMMARY: \w+Sanitizer|runtime error: /;
 
 function splitLines(stream, onLine) {
   let buf = '';
@@ -141,12 +143,19 @@ export class Server {
   }
 
   // Stops the server at the end of a test file. Fails if the server had died
-  // on its own during the tests (a crash must not go unnoticed).
+  // on its own during the tests (a crash must not go unnoticed), if it did not
+  // exit 0 (under ASan, LeakSanitizer turns a leak at exit into exit code 23),
+  // or if a sanitizer reported anything on stderr.
   async shutdown() {
     const crashed = this.exited && !this.stopping;
     const info = await this.stop();
     if (crashed) {
       throw new Error(`server exited unexpectedly during the tests: ${JSON.stringify(info)}\n${this.logTail()}`);
+    }
+    const report = this.stderrLines.find((l) => SANITIZER_RE.test(l));
+    if (info.code !== 0 || report !== undefined) {
+      throw new Error(`server did not shut down cleanly: ${JSON.stringify(info)}${report ? `, ${report}` : ''}\n` +
+        this.logTail(200));
     }
     return info;
   }
