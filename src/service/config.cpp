@@ -124,6 +124,11 @@ std::optional<Config> load_config(int argc, char** argv, int& exit_code) {
   CLI::App app{"switchboard — WebRTC signaling server (protocol v1 over WebSocket)", "switchboard"};
   app.set_version_flag("--version", "switchboard 0.1.0");
   app.get_formatter()->column_width(34);
+  app.footer(
+      "Subcommands:\n"
+      "  switchboard admin rooms|peers ROOM|kick ROOM PEER|close ROOM|send ROOM DATA [--to PEER]\n"
+      "                    [--server URL] [--key KEY] [--json]\n"
+      "                    the admin API from a terminal; see `switchboard admin --help`");
 
   std::string listen, config_file, secret, issuer, audience, web_root, log_format, log_level;
   std::vector<std::string> keys;
