@@ -406,6 +406,15 @@ function wireClient(client) {
     chatMessage({ name: app.names.get(from) || data.name || 'Guest', text: data.text, self: false });
   });
   client.on('going-away', () => toast('The server is restarting — reconnecting…', { kind: 'warn' }));
+  // An operator removed us from the call or ended it (admin API): back to the lobby.
+  const removed = (/** @type {string} */ text) => (/** @type {{room: string}} */ { room }) => {
+    if (room !== app.room || !app.call) return;
+    teardown();
+    showLobby();
+    toast(text, { kind: 'warn' });
+  };
+  client.on('kicked', removed('You were removed from the call.'));
+  client.on('room-closed', removed('The call was ended by an operator.'));
   // Errors without a request behind them. Relay races (a candidate for a peer who just left) are normal.
   client.on('error', ({ code, message }) => {
     if (code === 'peer-not-found' || code === 'not-in-room') console.debug('switchboard:', code, message);

@@ -97,6 +97,9 @@ const PASS_THROUGH = ['message', 'offer', 'answer', 'ice-candidate', 'going-away
  * - `message`, `offer`, `answer`, `ice-candidate` {@link RelayFrame}.
  * - `rejoined` `{room, peers}` — a room was joined again after a reconnect (our own peer id changed).
  * - `going-away` `{reason}` — the server is shutting down; we will reconnect with backoff.
+ * - `kicked` `{room, reason}`, `room-closed` `{room}` — an operator removed us from a room, or closed it: we are no
+ *   longer in it (a reconnect will not re-join it). Each of its other peers is first reported with `peer-left`
+ *   (reason `kicked` or `room-closed`). A `message` from an operator has `from: "server"`.
  * - `error` `{code, message, room?}` — a server error no request was waiting for, or a failed re-join.
  */
 export class Switchboard extends Emitter {
@@ -390,6 +393,15 @@ export class Switchboard extends Emitter {
         if (room) room.peers.delete(f.peer);
         this.emit('peer-left', { room: f.room, peer: f.peer, reason: f.reason });
         return;
+      case 'kicked':
+      case 'room-closed': {
+        if (!room) return;
+        this.rooms.delete(f.room); // before the events, so a listener sees the room gone
+        for (const peer of room.peers.keys()) this.emit('peer-left', { room: f.room, peer, reason: f.type });
+        const { seq, ...detail } = f;
+        this.emit(f.type, detail);
+        return;
+      }
       case 'error':
         this.emit('error', { code: f.code, message: f.message });
         return;
