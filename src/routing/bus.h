@@ -36,7 +36,8 @@ class BusObserver {
  public:
   virtual ~BusObserver() = default;
   // On the recipient's loop `shard`: a relay frame was handed to a recipient
-  // `latency` after its receipt. Once per recipient.
+  // `latency` after its receipt. Once per recipient. Measuring costs the bus
+  // one steady_clock read per delivering loop and frame (20-50 ns).
   virtual void relay_delivered(uint32_t shard, proto::MsgType type, Clock::duration latency) = 0;
   // On the sender's loop `shard`: a unicast relay found no such peer in the room.
   virtual void peer_not_found(uint32_t shard) = 0;

@@ -102,6 +102,7 @@ void apply_toml(Config& c, const std::string& path) {
   str("admin.key", c.admin_key);
   strings("webhooks.urls", c.webhook_urls);
   str("webhooks.secret", c.webhook_secret);
+  str("webhooks.ca_file", c.webhook_ca_file);
   num("webhooks.queue_size", c.webhook_queue);
   num("webhooks.max_attempts", c.webhook_max_attempts);
   num("webhooks.retry_ms", c.webhook_retry_ms);
@@ -222,7 +223,7 @@ std::optional<Config> load_config(int argc, char** argv, int& exit_code) {
           ->group("Security");
   auto* o_key = app.add_option("--tls-key", tls_key, "TLS private key (PEM)")->group("Security");
 
-  std::string admin_key, webhook_secret;
+  std::string admin_key, webhook_secret, webhook_ca;
   std::vector<std::string> webhook_urls;
   unsigned webhook_attempts = 0, webhook_retry_ms = 0;
   auto* o_admin_key =
@@ -230,11 +231,15 @@ std::optional<Config> load_config(int argc, char** argv, int& exit_code) {
                      "API key for the admin API (Authorization: Bearer KEY) [env SWITCHBOARD_ADMIN_KEY]")
           ->group("Operations");
   auto* o_wh_url = app.add_option("--webhook-url", webhook_urls,
-                                  "URL to POST room and peer events to (http://); repeatable")
+                                  "URL to POST room and peer events to (http:// or https://); repeatable")
                        ->group("Operations");
   auto* o_wh_secret =
       app.add_option("--webhook-secret", webhook_secret,
                      "HMAC-SHA256 key for X-Switchboard-Signature [env SWITCHBOARD_WEBHOOK_SECRET]")
+          ->group("Operations");
+  auto* o_wh_ca =
+      app.add_option("--webhook-ca", webhook_ca,
+                     "PEM CA certificate to trust for https:// webhook URLs, besides the system's")
           ->group("Operations");
   auto* o_wh_attempts = app.add_option("--webhook-max-attempts", webhook_attempts,
                                        "Attempts per webhook delivery, first included (default 5)")
@@ -311,6 +316,7 @@ std::optional<Config> load_config(int argc, char** argv, int& exit_code) {
   if (o_admin_key->count()) c.admin_key = admin_key;
   if (o_wh_url->count()) c.webhook_urls = webhook_urls;
   if (o_wh_secret->count()) c.webhook_secret = webhook_secret;
+  if (o_wh_ca->count()) c.webhook_ca_file = webhook_ca;
   if (o_wh_attempts->count()) c.webhook_max_attempts = webhook_attempts;
   if (o_wh_retry->count()) c.webhook_retry_ms = webhook_retry_ms;
   if (!c.webhook_urls.empty() && c.webhook_secret.empty()) {

@@ -58,6 +58,7 @@ struct Config {
   // Webhooks: POSTed to every URL on room and peer events, signed with the secret.
   std::vector<std::string> webhook_urls;
   std::string webhook_secret;
+  std::string webhook_ca_file;         // https receivers: a PEM CA to trust besides the system's
   size_t webhook_queue = 10000;        // deliveries waiting (all URLs); beyond, dropped and counted
   unsigned webhook_max_attempts = 5;   // first try included
   unsigned webhook_retry_ms = 500;     // first retry delay; doubles each time, at most 60 s

@@ -141,6 +141,7 @@ bool Server::Impl::setup() {
     WebhookConfig wc;
     wc.urls = cfg.webhook_urls;
     wc.secret = cfg.webhook_secret;
+    wc.ca_file = cfg.webhook_ca_file;
     wc.queue = cfg.webhook_queue;
     wc.max_attempts = cfg.webhook_max_attempts;
     wc.retry_ms = cfg.webhook_retry_ms;

@@ -7,10 +7,12 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
 #include <boost/url/parse.hpp>
 #include <deque>
 #include <stdexcept>
@@ -88,6 +90,7 @@ namespace {
 
 struct Target {
   std::string url;
+  bool tls = false;
   std::string host;
   std::string port;
   std::string target;  // path and query
@@ -95,12 +98,13 @@ struct Target {
 
 Target parse_target(const std::string& url) {
   auto u = boost::urls::parse_absolute_uri(url);
-  if (!u || u->scheme() != "http" || u->host().empty())
-    throw std::invalid_argument("webhook URL '" + url + "': expected http://HOST[:PORT][/PATH]");
+  if (!u || (u->scheme() != "http" && u->scheme() != "https") || u->host().empty())
+    throw std::invalid_argument("webhook URL '" + url + "': expected http(s)://HOST[:PORT][/PATH]");
   Target t;
   t.url = url;
+  t.tls = u->scheme() == "https";
   t.host = u->host_address();
-  t.port = u->has_port() ? std::string(u->port()) : "80";
+  t.port = u->has_port() ? std::string(u->port()) : (t.tls ? "443" : "80");
   t.target = u->encoded_path().empty() ? "/" : std::string(u->encoded_path());
   if (u->has_query()) t.target += "?" + std::string(u->encoded_query());
   return t;
@@ -124,12 +128,25 @@ struct Webhooks::Impl {
       : cfg(std::move(c)), metrics(m), pending(p), guard(asio::make_work_guard(ioc)) {
     for (const auto& u : cfg.urls) targets.push_back(parse_target(u));
     if (cfg.max_attempts == 0) cfg.max_attempts = 1;
+    // https: the system's trust store plus, optionally, one more CA; TLS 1.2+; the
+    // certificate must name the URL's host (or IP address).
+    ssl.set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                    asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
+                    asio::ssl::context::no_tlsv1_1);
+    ssl.set_verify_mode(asio::ssl::verify_peer);
+    boost::system::error_code ec;
+    ssl.set_default_verify_paths(ec);  // no system store is not fatal: ca_file may be all we need
+    if (!cfg.ca_file.empty()) {
+      ssl.load_verify_file(cfg.ca_file, ec);
+      if (ec) throw std::invalid_argument("webhook CA file '" + cfg.ca_file + "': " + ec.message());
+    }
   }
 
   WebhookConfig cfg;
   WebhookMetrics& metrics;
   std::atomic<size_t>& pending;
   std::vector<Target> targets;
+  asio::ssl::context ssl{asio::ssl::context::tls_client};
   // Touched only on the webhook thread:
   std::deque<Job> ready;
   size_t in_flight = 0;
@@ -164,42 +181,70 @@ void Webhooks::Impl::pump() {
 
 namespace {
 
-// One HTTP POST: resolve, connect, write, read, all under one deadline.
-class Post : public std::enable_shared_from_this<Post> {
+// One HTTP POST: resolve, connect, (TLS handshake,) write, read, all under one deadline.
+template <class Stream>
+class Post : public std::enable_shared_from_this<Post<Stream>> {
  public:
+  static constexpr bool kTls = !std::is_same_v<Stream, beast::tcp_stream>;
   using Done = std::function<void(bool ok, std::string what)>;
-  Post(asio::io_context& ioc, const Target& t, http::request<http::string_body> req,
+  Post(asio::io_context& ioc, asio::ssl::context& ssl, const Target& t, http::request<http::string_body> req,
        std::chrono::milliseconds timeout, Done done)
       : resolver_(ioc),
-        stream_(ioc),
+        stream_(make_stream(ioc, ssl)),
         target_(t),
         req_(std::move(req)),
         timeout_(timeout),
         done_(std::move(done)) {}
 
   void run() {
-    stream_.expires_after(timeout_);
-    resolver_.async_resolve(target_.host, target_.port,
-                            [self = shared_from_this()](beast::error_code ec, tcp::resolver::results_type r) {
-                              if (ec) return self->fail("resolve", ec);
-                              self->stream_.async_connect(
-                                  r, [self](beast::error_code ec2, const tcp::endpoint&) {
-                                    if (ec2) return self->fail("connect", ec2);
-                                    self->write();
-                                  });
-                            });
+    beast::get_lowest_layer(stream_).expires_after(timeout_);
+    resolver_.async_resolve(
+        target_.host, target_.port,
+        [self = this->shared_from_this()](beast::error_code ec, tcp::resolver::results_type r) {
+          if (ec) return self->fail("resolve", ec);
+          beast::get_lowest_layer(self->stream_)
+              .async_connect(r, [self](beast::error_code ec2, const tcp::endpoint&) {
+                if (ec2) return self->fail("connect", ec2);
+                self->handshake();
+              });
+        });
   }
 
  private:
+  static Stream make_stream(asio::io_context& ioc, asio::ssl::context& ssl) {
+    if constexpr (kTls)
+      return Stream(ioc, ssl);
+    else
+      return Stream(ioc);
+  }
+
+  void handshake() {
+    if constexpr (kTls) {
+      // SNI (SSL_set_tlsext_host_name, spelled out: the macro uses an old-style cast).
+      if (!SSL_ctrl(stream_.native_handle(), SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
+                    const_cast<char*>(target_.host.c_str())))
+        return fail("tls",
+                    beast::error_code(static_cast<int>(::ERR_get_error()), asio::error::get_ssl_category()));
+      stream_.set_verify_callback(asio::ssl::host_name_verification(target_.host));
+      stream_.async_handshake(asio::ssl::stream_base::client,
+                              [self = this->shared_from_this()](beast::error_code ec) {
+                                if (ec) return self->fail("tls handshake", ec);
+                                self->write();
+                              });
+    } else {
+      write();
+    }
+  }
+
   void write() {
-    http::async_write(stream_, req_, [self = shared_from_this()](beast::error_code ec, size_t) {
+    http::async_write(stream_, req_, [self = this->shared_from_this()](beast::error_code ec, size_t) {
       if (ec) return self->fail("write", ec);
       self->parser_.body_limit(64 * 1024);
       http::async_read(self->stream_, self->buffer_, self->parser_, [self](beast::error_code ec2, size_t) {
         if (ec2) return self->fail("read", ec2);
         const unsigned status = self->parser_.get().result_int();
         beast::error_code ignored;
-        self->stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+        beast::get_lowest_layer(self->stream_).socket().shutdown(tcp::socket::shutdown_both, ignored);
         self->done_(status >= 200 && status < 300, "HTTP " + std::to_string(status));
       });
     });
@@ -207,7 +252,7 @@ class Post : public std::enable_shared_from_this<Post> {
   void fail(const char* step, beast::error_code ec) { done_(false, std::string(step) + ": " + ec.message()); }
 
   tcp::resolver resolver_;
-  beast::tcp_stream stream_;
+  Stream stream_;
   const Target& target_;
   http::request<http::string_body> req_;
   beast::flat_buffer buffer_;
@@ -221,7 +266,8 @@ class Post : public std::enable_shared_from_this<Post> {
 void Webhooks::Impl::attempt(Job job) {
   const Target& t = targets[job.target];
   http::request<http::string_body> req{http::verb::post, t.target, 11};
-  req.set(http::field::host, t.port == "80" ? t.host : t.host + ":" + t.port);
+  const bool default_port = t.port == (t.tls ? "443" : "80");
+  req.set(http::field::host, default_port ? t.host : t.host + ":" + t.port);
   req.set(http::field::user_agent, "switchboard-webhooks/0.1");
   req.set(http::field::content_type, "application/json");
   req.set(http::field::connection, "close");
@@ -234,10 +280,14 @@ void Webhooks::Impl::attempt(Job job) {
   req.prepare_payload();
   metrics.attempts.inc();
   auto shared = std::make_shared<Job>(std::move(job));
-  std::make_shared<Post>(
-      ioc, t, std::move(req), std::chrono::milliseconds(cfg.timeout_ms),
-      [this, shared](bool ok, std::string what) { finished(std::move(*shared), ok, what); })
-      ->run();
+  auto done = [this, shared](bool ok, std::string what) { finished(std::move(*shared), ok, what); };
+  const auto timeout = std::chrono::milliseconds(cfg.timeout_ms);
+  if (t.tls)
+    std::make_shared<Post<beast::ssl_stream<beast::tcp_stream>>>(ioc, ssl, t, std::move(req), timeout,
+                                                                 std::move(done))
+        ->run();
+  else
+    std::make_shared<Post<beast::tcp_stream>>(ioc, ssl, t, std::move(req), timeout, std::move(done))->run();
 }
 
 void Webhooks::Impl::finished(Job job, bool ok, const std::string& what) {

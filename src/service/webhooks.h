@@ -8,6 +8,8 @@
 //   X-Switchboard-Timestamp: the event's Unix time in seconds (= created_at in the body)
 // A delivery that fails (no connection, timeout, non-2xx) is retried after
 // retry_ms, then twice that, ... (at most 60 s), up to max_attempts in all.
+// https:// URLs are verified against the system's trust store (plus ca_file),
+// with the certificate required to name the URL's host; TLS 1.2 or later.
 //
 // Threads: publish() is called by the Hub under its directory lock, on any
 // event loop: it only counts the event against the bounded queue and posts it
@@ -32,8 +34,9 @@
 namespace sb::service {
 
 struct WebhookConfig {
-  std::vector<std::string> urls;  // http://host[:port]/path
+  std::vector<std::string> urls;  // http(s)://host[:port]/path
   std::string secret;
+  std::string ca_file;   // https: a PEM CA to trust besides the system's (private receivers)
   size_t queue = 10000;  // deliveries waiting, in flight or waiting to retry
   unsigned max_attempts = 5;
   unsigned retry_ms = 500;
@@ -52,7 +55,8 @@ std::chrono::milliseconds webhook_backoff(unsigned retry_ms, unsigned attempt);
 
 class Webhooks final : public RoomEventSink {
  public:
-  // Throws std::invalid_argument naming a URL that is not http://host[:port][/path].
+  // Throws std::invalid_argument naming a URL that is not http(s)://host[:port][/path],
+  // or a CA file that cannot be read.
   Webhooks(WebhookConfig cfg, WebhookMetrics& metrics);
   ~Webhooks() override;
 

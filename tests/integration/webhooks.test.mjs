@@ -3,12 +3,15 @@
 // exact body) with its id and timestamp; failures are retried with backoff, a
 // bounded number of times; the metrics count all of it.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { closeAllClients, connectPeer, join, peersInRoom, uniqueRoom } from './lib/harness.mjs';
 import { scrape, value, waitForMetrics } from './lib/metrics.mjs';
 import { adminClient } from './lib/openapi.mjs';
-import { startServer } from './lib/server.mjs';
+import { startServer, tmpDir } from './lib/server.mjs';
 import { startReceiver } from './lib/webhook-receiver.mjs';
 
 const SECRET = 'whsec-test-4711';
@@ -178,6 +181,67 @@ describe('delivery', () => {
     } finally {
       closeAllClients();
       await s.shutdown();
+    }
+  });
+});
+
+describe('https', () => {
+  // A self-signed certificate for 127.0.0.1 (as an IP SAN, which the server checks).
+  const dir = tmpDir();
+  const certFile = path.join(dir, 'rx.crt');
+  const keyFile = path.join(dir, 'rx.key');
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes',
+    '-keyout', keyFile, '-out', certFile, '-days', '2', '-subj', '/CN=webhook-receiver',
+    '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
+  const tls = { cert: fs.readFileSync(certFile), key: fs.readFileSync(keyFile) };
+
+  test('an https:// receiver whose CA is given with --webhook-ca gets signed events', async () => {
+    const srx = await startReceiver({ tls });
+    const s = await startServer({ args: ['--webhook-url', srx.url, '--webhook-secret', SECRET, '--webhook-ca', certFile] });
+    try {
+      const room = uniqueRoom('wh-tls');
+      const p = await connectPeer(s);
+      await join(p, room);
+      const d = await srx.next(forRoom(room, 'peer_joined'));
+      assertSigned(d);
+      assert.equal(d.headers.host, `127.0.0.1:${new URL(srx.url).port}`);
+    } finally {
+      closeAllClients();
+      await s.shutdown();
+      await srx.close();
+    }
+  });
+
+  test('an https:// receiver the server cannot verify gets nothing; the deliveries fail', async () => {
+    const srx = await startReceiver({ tls });
+    const s = await startServer({ args: ['--webhook-url', srx.url, '--webhook-secret', SECRET,
+      '--webhook-max-attempts', '1'] });
+    try {
+      const p = await connectPeer(s);
+      await join(p, uniqueRoom('wh-untrusted'));
+      await waitForMetrics(s, (x) => value(x, 'switchboard_webhooks_failed_total') >= 2, { what: 'failed deliveries' });
+      assert.equal(srx.deliveries.length, 0);
+      assert.match(s.stderrLines.join('\n'), /certificate verify failed|tls handshake/);
+    } finally {
+      closeAllClients();
+      await s.shutdown();
+      await srx.close();
+    }
+  });
+  test('a trusted certificate for another name is refused (the host is checked)', async () => {
+    const srx = await startReceiver({ tls });
+    const url = srx.url.replace('127.0.0.1', 'localhost'); // the certificate names 127.0.0.1 only
+    const s = await startServer({ args: ['--webhook-url', url, '--webhook-secret', SECRET, '--webhook-ca', certFile,
+      '--webhook-max-attempts', '1'] });
+    try {
+      const p = await connectPeer(s);
+      await join(p, uniqueRoom('wh-wrong-host'));
+      await waitForMetrics(s, (x) => value(x, 'switchboard_webhooks_failed_total') >= 2, { what: 'failed deliveries' });
+      assert.equal(srx.deliveries.length, 0);
+    } finally {
+      closeAllClients();
+      await s.shutdown();
+      await srx.close();
     }
   });
 });

@@ -5,8 +5,10 @@
 //   const d = await rx.next((d) => d.body.event === 'room_started' && d.body.room.name === room);
 //   d: {headers, raw (exact body text), body (parsed), status (what we answered), at}
 import http from 'node:http';
+import https from 'node:https';
 
-export async function startReceiver() {
+// With {tls: {cert, key}}, an https:// receiver.
+export async function startReceiver({ tls } = {}) {
   const deliveries = [];
   const waiters = new Set();
   const consumed = new Set();
@@ -41,7 +43,7 @@ export async function startReceiver() {
     all(pred) { return deliveries.filter(pred); },
     close() { return new Promise((resolve) => { server.closeAllConnections?.(); server.close(() => resolve()); }); },
   };
-  const server = http.createServer((req, res) => {
+  const handler = (req, res) => {
     const chunks = [];
     req.on('data', (c) => chunks.push(c));
     req.on('end', () => {
@@ -55,8 +57,11 @@ export async function startReceiver() {
       deliveries.push(d);
       for (const w of [...waiters]) w();
     });
-  });
+  };
+  const server = tls ? https.createServer(tls, handler) : http.createServer(handler);
+  rx.tlsErrors = [];
+  server.on('tlsClientError', (e) => rx.tlsErrors.push(e));
   await new Promise((resolve) => { server.listen(0, '127.0.0.1', resolve); });
-  rx.url = `http://127.0.0.1:${server.address().port}/hook?src=switchboard`;
+  rx.url = `${tls ? 'https' : 'http'}://127.0.0.1:${server.address().port}/hook?src=switchboard`;
   return rx;
 }
