@@ -177,6 +177,7 @@ template <class NextLayer>
 void WsSessionT<NextLayer>::close(uint16_t code, std::string_view reason) {
   if (closing_ || finished_) return;
   closing_ = true;
+  closing_since_ = Clock::now();
   close_code_ = code;
   close_reason_ = std::string(reason);
   if (!writing_) do_close();
@@ -211,7 +212,14 @@ void WsSessionT<NextLayer>::finish() {
 
 template <class NextLayer>
 void WsSessionT<NextLayer>::tick(Clock::time_point now) {
-  if (closing_ || finished_) return;
+  if (finished_) return;
+  if (closing_) {
+    // A peer that stopped reading blocks the last write, and with it the
+    // close handshake, forever. Past the grace period the socket is cut; the
+    // pending operations then fail and finish() frees the session.
+    if (now - closing_since_ >= kCloseGrace) beast::get_lowest_layer(ws_).close();
+    return;
+  }
   if (!authenticated()) {
     if (now >= hello_deadline_) close(proto::close_code::unauthorized, "no hello in time");
     return;

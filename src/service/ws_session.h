@@ -50,6 +50,8 @@ class WsSessionT final : public WsSession {
   void run(boost::beast::http::request<boost::beast::http::string_body> req);
 
   void deliver(const routing::Body& body) override;
+  // A closing session is leaving: relays to it are refused (peer-not-found), not acked and dropped.
+  bool in_room(const RoomId& room) const override { return !closing_ && Session::in_room(room); }
   void close(uint16_t code, std::string_view reason) override;
 
   // Called by the shard's sweep: enforces the hello and heartbeat deadlines.
@@ -95,6 +97,9 @@ class WsSessionT final : public WsSession {
   uint16_t close_code_ = 0;
   std::string close_reason_;
   Clock::time_point hello_deadline_;
+  Clock::time_point closing_since_{};
+  // How long a close may take (flushing, then the closing handshake) before the socket is cut.
+  static constexpr std::chrono::seconds kCloseGrace{5};
   Clock::time_point last_rx_;
   Clock::time_point last_ping_;
 };

@@ -130,7 +130,12 @@ async function fillSlowReader() {
     : JSON.stringify({ type: 'message', room, ...(k < 3 ? { to: slow.peer } : {}), data: { k, i, big } })),
     { max: 60, batch: 4, timeoutMs: 10000, highWater: 2 << 20 })));
   await logged;
-  for (const f of feeders) assert.equal(f.received('error').length, 0, `${f.name}: ${JSON.stringify(f.received('error'))}`);
+  // Once the server gives up on the slow reader, relays to it are refused
+  // (peer-not-found) rather than acked and dropped; nothing else may fail.
+  for (const f of feeders) {
+    const errors = f.received('error');
+    assert.ok(errors.every((e) => e.code === 'peer-not-found'), `${f.name}: ${JSON.stringify(errors)}`);
+  }
   return { room, feeders, slow };
 }
 
@@ -160,7 +165,7 @@ test('slow reader in a busy room: the server closes it with 1008 once its queue 
 
 // Reported: a slow reader that never reads again is never disconnected: the
 // session stays in its rooms and holds its socket (and its per-address slot).
-test('a slow reader that never reads again is disconnected anyway (peers see peer-left)', { todo: 'server bug: a closing session whose write never completes is never torn down (see report)' }, async () => {
+test('a slow reader that never reads again is disconnected anyway (peers see peer-left)', async () => {
   const { feeders, slow } = await fillSlowReader();
   try {
     const left = await feeders[0].next({ type: 'peer-left', peer: slow.peer }, { timeout: 7000 });
