@@ -339,8 +339,10 @@ void Webhooks::publish(RoomEvent event) {
   size_t cur = pending_.load(std::memory_order_relaxed);
   do {
     if (cur + n > impl_->cfg.queue) {
-      impl_->metrics.dropped.fetch_add(n, std::memory_order_relaxed);
-      spdlog::warn("webhook queue full ({}): {} event dropped", impl_->cfg.queue, to_string(event.type));
+      // Logged for the first drop and then once per 1000: this runs under the Hub's lock, in a flood.
+      const uint64_t before = impl_->metrics.dropped.fetch_add(n, std::memory_order_relaxed);
+      if (before == 0 || before / 1000 != (before + n) / 1000)
+        spdlog::warn("webhook queue full ({}): {} deliveries dropped so far", impl_->cfg.queue, before + n);
       return;
     }
   } while (!pending_.compare_exchange_weak(cur, cur + n, std::memory_order_relaxed));
