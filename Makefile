@@ -27,7 +27,7 @@ run: build
 	$(BUILD_DIR)/switchboard --dev $(ARGS)
 
 $(ASAN_DIR)/build.ninja:
-	cmake --preset asan -DSWITCHBOARD_WERROR=$(WERROR) $(CMAKE_ARGS)
+	cmake --preset asan -DSWITCHBOARD_WERROR=OFF $(CMAKE_ARGS)  # sanitizer builds trip GCC false-positive warnings; -Werror is for the release build
 
 # Only what the sanitizer runs need: the server and the unit test binaries.
 asan: deps $(ASAN_DIR)/build.ninja
