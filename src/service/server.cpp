@@ -57,6 +57,17 @@ struct Server::Impl {
   std::atomic<bool> shutting_down{false};  // written on shard 0, read by /readyz on any shard
 
   explicit Impl(Config c) : cfg(std::move(c)) {}
+  // The shards go first, while everything their sessions point to (admission,
+  // hub, metrics, config) still exists: a session that was still waiting on an
+  // operation when its loop stopped is only destroyed with its io_context.
+  // What lives on shard 0's io_context goes before that io_context.
+  ~Impl() {
+    grace.reset();
+    signals.reset();
+    acceptor.reset();
+    guards.clear();
+    shards.clear();
+  }
 
   bool setup();
   void accept();

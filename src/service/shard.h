@@ -27,12 +27,15 @@ struct Shard {
   explicit Shard(uint32_t i) : index(i), ioc(1), sweep(ioc), lag_probe(ioc) {}
 
   uint32_t index;
+  // Declared before ioc, so it outlives it: a session still waiting on an
+  // operation when the loop stopped is destroyed with the io_context, and its
+  // destructor removes itself from this set.
+  std::unordered_set<WsSession*> sessions;
   boost::asio::io_context ioc;  // concurrency hint 1: only this shard's thread runs it
   routing::ShardTable table;
   proto::Parser parser;
   boost::asio::steady_timer sweep;      // one timer per shard drives every session's deadlines
   boost::asio::steady_timer lag_probe;  // measures how late the loop runs a due timer
-  std::unordered_set<WsSession*> sessions;
   bool stopping = false;
 
   // Shared, read-only after start-up.
