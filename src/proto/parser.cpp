@@ -42,6 +42,20 @@ bool fail(ParseError& err, std::string message, ErrorCode code = ErrorCode::bad_
   return false;
 }
 
+// The text of the scalar `v` (string, number, literal) without trailing white
+// space, and whether a field separator follows it. On Demand does not consume a
+// value read this way: moving to the next field it skips the value by
+// balancing brackets without checking separators, so `{"x":"a":"b"}}` would
+// pass. The token runs up to the next structural character, which must then be
+// `,` or `}` (the padding, at the end of the buffer, is neither). O(1).
+bool scalar_token(od::value& v, std::string_view& out) {
+  const std::string_view token = v.raw_json_token();
+  const char next = token.data()[token.size()];
+  if (next != ',' && next != '}') return false;
+  out = trim_right(token);
+  return true;
+}
+
 // Returns the exact source text of `v` and consumes it. On Demand skips
 // objects and arrays lazily, so the text is then checked against the JSON
 // grammar: the recipient must never receive something that is not JSON.
@@ -55,8 +69,8 @@ bool raw_value(od::value v, std::string_view& out) {
   } else if (t == od::json_type::array) {
     od::array a;
     if (v.get_array().get(a) || a.raw_json().get(raw)) return false;
-  } else {
-    raw = trim_right(v.raw_json_token());
+  } else if (!scalar_token(v, raw)) {
+    return false;
   }
   raw = trim_right(raw);  // raw_json() includes the white space up to the next token
   if (!json_valid(raw, kMaxJsonDepth)) return false;
@@ -140,8 +154,11 @@ bool Parser::parse(const char* buf, size_t len, size_t capacity, ClientMessage& 
       od::json_type t;
       std::string_view raw;
       if (v.type().get(t)) return fail(err, "frame is not valid JSON");
-      raw = trim_right(v.raw_json_token());
+      const bool scalar = t != od::json_type::object && t != od::json_type::array;
+      if (scalar && t != od::json_type::string && !scalar_token(v, raw))
+        return fail(err, "frame is not valid JSON");
       if (t == od::json_type::string) {
+        raw = trim_right(v.raw_json_token());
         std::string_view s;
         if (!read_string(v, s)) return fail(err, "frame is not valid JSON");
         if (s.size() > kMaxIdChars) {
@@ -218,6 +235,9 @@ bool Parser::parse(const char* buf, size_t len, size_t capacity, ClientMessage& 
       }
     }
   }
+  // A structural error met while moving to the next field can end the loop
+  // quietly, with the iterator abandoned; only is_alive() tells.
+  if (!doc.is_alive()) return fail(err, "frame is not valid JSON");
   // Anything after the object (e.g. `{} {}`) makes the frame invalid.
   const char* end = nullptr;
   if (!doc.current_location().get(end)) return fail(err, "unexpected content after the JSON object");

@@ -66,5 +66,25 @@ TEST(ProtoRegression, UnknownFieldsThatAreJsonAreStillIgnored) {
   EXPECT_TRUE(o.msg.has_resume);
 }
 
+// fuzz_protocol: simdjson On Demand, moving past a
+// value it was not asked to consume, met a bad separator and abandoned the
+// iterator; the field loop just ended and the frame was accepted. Now refused.
+// Minimised input: fuzz/corpus/fuzz_protocol/open-separator-after-skipped-value.json
+TEST(ProtoRegression, ColonAfterARelayedValueIsRefused) {
+  Parser parser;
+  for (std::string_view frame : {
+           std::string_view(R"({"type":"offer","room":"m","to":"A","data":"":}})"),
+           std::string_view(R"({"type":"ping","x":"a":"b"}})"),
+           std::string_view(R"({"type":"ping","id":7:"b"}})"),
+           std::string_view(R"({"type":"ping","x":1 2})"),
+           std::string_view(R"({"type":"ping","x":true "y":1})"),
+           std::string_view(R"({"type":"message","room":"m","data":null:{}})"),
+           std::string_view(R"({"type":"ping","x":"a")"),
+       }) {
+    Outcome o = parse_bytes(parser, frame);
+    EXPECT_FALSE(o.ok) << frame;
+  }
+}
+
 }  // namespace
 }  // namespace sb::proto
