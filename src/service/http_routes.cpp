@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "core/json_text.h"
+#include "core/utf8.h"
 
 namespace sb::service {
 
@@ -102,7 +103,9 @@ Response handle_request(const HttpContext& ctx, const Request& req) {
     std::string name = "guest";
     auto params = url->params();
     if (auto it = params.find("name"); it != params.end() && (*it).has_value) name = (*it).value;
-    if (name.size() > 64) name.resize(64);
+    if (!utf8_valid(name))
+      return json_error(req, http::status::bad_request, "bad-request", "'name' is not UTF-8");
+    name = std::string(utf8_prefix(name, 64));  // cut at a character boundary
     Response res = make(req, http::status::ok, ctx.dev_token(name), "application/json");
     res.set(http::field::cache_control, "no-store");
     return res;

@@ -111,6 +111,21 @@ describe('HTTP (--dev mode, no key configured)', () => {
     await join(c, uniqueRoom('anything'));
   });
 
+  test('GET /v1/dev-token: a long non-ASCII name is cut at a character boundary; a name that is not UTF-8 → 400', async () => {
+    const long = 'a'.repeat(63) + 'é';  // 65 bytes
+    const r = await fetch(`${server.httpUrl}/v1/dev-token?name=${encodeURIComponent(long)}`);
+    assert.equal(r.status, 200);
+    const c = await Client.connect(server.wsUrl);
+    const w = await c.request({ type: 'hello', token: (await r.json()).token });
+    assert.equal(w.type, 'welcome', JSON.stringify(w));
+    assert.equal(w.name, 'a'.repeat(63));
+    c.close();
+
+    const bad = await fetch(`${server.httpUrl}/v1/dev-token?name=%FF`);
+    assert.equal(bad.status, 400);
+    assert.equal((await bad.json()).error.code, 'bad-request');
+  });
+
   test('each dev token is for a fresh user', async () => {
     const a = await (await fetch(`${server.httpUrl}/v1/dev-token?name=a`)).json();
     const b = await (await fetch(`${server.httpUrl}/v1/dev-token?name=b`)).json();
