@@ -11,6 +11,7 @@ APT_PACKAGES=(
   libsqlite3-dev libhiredis-dev libspdlog-dev libfmt-dev libtomlplusplus-dev
   libcli11-dev libgtest-dev libgmock-dev
   redis-server iproute2 chromium gnuplot-nox
+  coturn haproxy nginx-light  # real TURN server and load balancers for the cluster and NAT tests
   prometheus  # for promtool: the tests check /metrics with `promtool check metrics`
 )
 # Node.js may come from elsewhere (a newer build); only ask Debian for it when absent.
