@@ -178,7 +178,7 @@ void HttpSessionT<Stream>::close() {
   }
 }
 
-template class HttpSessionT<beast::tcp_stream>;
-template class HttpSessionT<beast::ssl_stream<beast::tcp_stream>>;
+template class HttpSessionT<TcpStream>;
+template class HttpSessionT<beast::ssl_stream<TcpStream>>;
 
 }  // namespace sb::service

@@ -8,7 +8,6 @@
 
 #include <boost/asio/ssl/context.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
@@ -17,13 +16,14 @@
 
 #include "service/http_routes.h"
 #include "service/shard.h"
+#include "service/tcp_stream.h"
 
 namespace sb::service {
 
 template <class Stream>
 class HttpSessionT : public std::enable_shared_from_this<HttpSessionT<Stream>> {
  public:
-  static constexpr bool kTls = !std::is_same_v<Stream, boost::beast::tcp_stream>;
+  static constexpr bool kTls = !std::is_same_v<Stream, TcpStream>;
 
   // Plain TCP.
   HttpSessionT(Shard& shard, boost::asio::ip::tcp::socket&& socket) requires(!kTls);
@@ -50,9 +50,9 @@ class HttpSessionT : public std::enable_shared_from_this<HttpSessionT<Stream>> {
   std::string client_ip_;  // the client's address (X-Forwarded-For from trusted proxies), for limits
 };
 
-using PlainHttpSession = HttpSessionT<boost::beast::tcp_stream>;
-using TlsHttpSession = HttpSessionT<boost::beast::ssl_stream<boost::beast::tcp_stream>>;
-extern template class HttpSessionT<boost::beast::tcp_stream>;
-extern template class HttpSessionT<boost::beast::ssl_stream<boost::beast::tcp_stream>>;
+using PlainHttpSession = HttpSessionT<TcpStream>;
+using TlsHttpSession = HttpSessionT<boost::beast::ssl_stream<TcpStream>>;
+extern template class HttpSessionT<TcpStream>;
+extern template class HttpSessionT<boost::beast::ssl_stream<TcpStream>>;
 
 }  // namespace sb::service

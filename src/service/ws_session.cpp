@@ -247,7 +247,7 @@ void WsSessionT<NextLayer>::shutdown(std::string_view reason) {
   close(websocket::close_code::going_away, reason);
 }
 
-template class WsSessionT<beast::tcp_stream>;
-template class WsSessionT<beast::ssl_stream<beast::tcp_stream>>;
+template class WsSessionT<TcpStream>;
+template class WsSessionT<beast::ssl_stream<TcpStream>>;
 
 }  // namespace sb::service

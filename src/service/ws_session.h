@@ -11,7 +11,6 @@
 #pragma once
 
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
@@ -23,6 +22,7 @@
 #include "core/token_bucket.h"
 #include "service/session.h"
 #include "service/shard.h"
+#include "service/tcp_stream.h"
 
 namespace sb::service {
 
@@ -104,9 +104,9 @@ class WsSessionT final : public WsSession {
   Clock::time_point last_ping_;
 };
 
-using PlainWsSession = WsSessionT<boost::beast::tcp_stream>;
-using TlsWsSession = WsSessionT<boost::beast::ssl_stream<boost::beast::tcp_stream>>;
-extern template class WsSessionT<boost::beast::tcp_stream>;
-extern template class WsSessionT<boost::beast::ssl_stream<boost::beast::tcp_stream>>;
+using PlainWsSession = WsSessionT<TcpStream>;
+using TlsWsSession = WsSessionT<boost::beast::ssl_stream<TcpStream>>;
+extern template class WsSessionT<TcpStream>;
+extern template class WsSessionT<boost::beast::ssl_stream<TcpStream>>;
 
 }  // namespace sb::service

@@ -297,11 +297,11 @@ test('fragmented frames: a message in 2000 fragments is relayed intact; > 64 KiB
   }, { t });
 });
 
-// Reported: when the client is still sending as the server fails the connection
-// (1009 / 1007), the close frame is usually lost: Beast's TCP teardown reads at
-// most one chunk before closing the socket with unread input, so the kernel sends
-// RST and the client sees 1006 instead of the documented code.
-test('a client that keeps sending past the limit still gets 1009 / 1007 (10 tries each)', { todo: 'server bug: close frame lost to a TCP reset (see report)' }, async () => {
+// When the client is still sending as the server fails the connection (1009 /
+// 1007), the server must read to the client's FIN before closing: a close with
+// unread input sends RST, and the client then loses the close frame and sees
+// 1006 (src/service/tcp_stream.h).
+test('a client that keeps sending past the limit still gets 1009 / 1007 (10 tries each)', async () => {
   const codes = { 1009: [], 1007: [], '1009 (one 4 MiB frame)': [] };
   for (let k = 0; k < 10; k++) {
     const w = await connectPeer(server(), { name: 'oversize-4MiB' });
