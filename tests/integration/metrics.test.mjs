@@ -62,7 +62,10 @@ describe('/metrics', () => {
   });
 
   test('connections, sessions, rooms and peers gauges follow the clients; closes are counted by code', async () => {
-    const before = await scrape(server());
+    // The clients of the tests before were terminated after each of them; wait
+    // until the server has seen all of them go, so the deltas below are ours.
+    const before = await waitForMetrics(server(), (m) => v(m, 'switchboard_connections') === 0,
+      { what: 'no connection left from earlier tests' });
     const room = uniqueRoom();
     const [a, b] = await peersInRoom(server(), 2, room);
     const raw = await Client.connect(server().wsUrl); // no hello: a connection, not a session
