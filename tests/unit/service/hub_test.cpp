@@ -69,7 +69,7 @@ class HubTest : public ::testing::Test {
       : verifier_(auth::VerifierConfig{kSecret, {}, "", "", 30}),
         bus_({{&ioc0_, &t0_}, {&ioc1_, &t1_}}),
         metrics_(2),
-        hub_(HubConfig{20, 3, 5, 10, "[]"}, verifier_, bus_, metrics_, &events_) {
+        hub_(HubConfig{20, 3, 5, 10, {}}, verifier_, bus_, metrics_, &events_) {
     routing::LocalBus::set_current_shard(0);
     bus_.set_observer(&metrics_);
   }
