@@ -111,10 +111,10 @@ void Hub::hello(Session& s, const proto::ClientMessage& m) {
     error(s, m.id, ErrorCode::unauthorized, "missing token");
     return s.close(proto::close_code::unauthorized, "missing token");
   }
-  if (oidc_ && keys_ && auth::peek_issuer(token) == oidc_->config().issuer) {
+  if (oidc_ && auth::peek_issuer(token) == oidc_->config().issuer) {
     bool unknown_kid = false;
     auth::VerifyResult r = oidc_->verify(token, unix_now(), &unknown_kid);
-    if (unknown_kid) {
+    if (unknown_kid && keys_) {
       // Perhaps the issuer rotated its keys: wait (off this loop) for one JWKS
       // refetch, rate-limited by OidcKeys, then judge the token again.
       s.hello_pending_ = true;
