@@ -1,7 +1,7 @@
 // OpenID Connect end to end against a real OpenID provider (oidc-provider, in
 // this process, on 127.0.0.1): JWT access tokens (RFC 9068, typ at+jwt) from
-// the client_credentials grant are accepted in hello, grants come from the
-// configured claim mapping, foreign / wrong-audience / expired tokens are
+// the client_credentials grant, and ID tokens from an authorization code flow,
+// are accepted in hello, grants come from the configured claim mapping, foreign / wrong-audience / expired tokens are
 // refused with their reason, and a key rotation is picked up with at most one
 // JWKS refetch per interval.
 import assert from 'node:assert/strict';
@@ -16,12 +16,14 @@ import { startServer, tmpDir } from './lib/server.mjs';
 const AUDIENCE = 'urn:switchboard';
 const CLIENTS = {
   'kiosk-app': { secret: 'kiosk-secret-kiosk-secret-kiosk-secret-0' },
+  'web-app': { secret: 'web-secret-web-secret-web-secret-web-sec00' },
   'teacher-app': { secret: 'teacher-secret-teacher-secret-teacher-00', claims: { groups: ['teachers', 'staff'], name: 'Ms. Frizzle' } },
 };
 
 let idp;
 let other; // a second, unrelated provider
 let server;
+let idServer; // accepts ID tokens: audience = the client id
 const rsa1 = makeKey('rsa-1');
 
 before(async () => {
@@ -56,17 +58,39 @@ publish = true
 `);
   server = await startServer({ args: ['--config', config] });
   await server.waitForLine('stderr', /oidc: 1 signing key from/, { timeout: 10000 });
+
+  const idConfig = path.join(dir, 'oidc-id.toml');
+  fs.writeFileSync(idConfig, `
+[oidc]
+issuer = "${idp.issuer}"
+audience = "web-app"
+
+[[oidc.grants]]
+claim = "groups"
+value = "teachers"
+rooms = ["class-*"]
+publish = true
+
+[[oidc.grants]]
+claim = "groups"
+value = "students"
+rooms = ["class-*"]
+publish = false
+`);
+  idServer = await startServer({ args: ['--config', idConfig], secret: null });
+  await idServer.waitForLine('stderr', /oidc: 1 signing key from/, { timeout: 10000 });
 });
 
 after(async () => {
   await server?.shutdown();
+  await idServer?.shutdown();
   await idp?.close();
   await other?.close();
 });
 
 /** hello with `token`; resolves with the welcome, or the error and the close. */
-async function hello(token) {
-  const c = await Client.connect(server.wsUrl);
+async function hello(token, srv = server) {
+  const c = await Client.connect(srv.wsUrl);
   c.send({ type: 'hello', token, id: 'h' });
   const reply = await c.next();
   if (reply.type === 'welcome') return { client: c, welcome: reply };
@@ -74,8 +98,8 @@ async function hello(token) {
   return { error: reply, closed };
 }
 
-async function refused(token, reason) {
-  const r = await hello(token);
+async function refused(token, reason, srv = server) {
+  const r = await hello(token, srv);
   assert.ok(r.error, `expected refusal (${reason}), got ${JSON.stringify(r.welcome)}`);
   assertError(r.error, 'unauthorized', 'h');
   assert.equal(r.error.message, `invalid token: ${reason}`);
@@ -148,6 +172,31 @@ test('GET /v1/ice-servers accepts the provider token too', async () => {
   const r = await fetch(`${server.httpUrl}/v1/ice-servers`, { headers: { authorization: `Bearer ${token}` } });
   assert.equal(r.status, 200);
   assert.deepEqual(await r.json(), { ice_servers: [], expires_at: null });
+});
+
+test('ID tokens from an authorization code flow: name from the token, groups map to grants', async () => {
+  const alice = await idp.idToken('web-app', 'alice');
+  assert.equal(JSON.parse(Buffer.from(alice.split('.')[1], 'base64url')).aud, 'web-app');
+  const a = await hello(alice, idServer);
+  assert.ok(a.welcome, 'welcome');
+  assert.equal(a.welcome.user, 'alice');
+  assert.equal(a.welcome.name, 'Alice Liddell');
+  a.client.send({ type: 'join', room: 'class-3', id: 'j' });
+  assert.equal((await a.client.next()).type, 'joined');
+
+  // bob has no name claim: preferred_username; as a student he gets the class rooms only.
+  // (The server runs with no key of its own: --oidc-issuer alone is enough.)
+  const b = await hello(await idp.idToken('web-app', 'bob'), idServer);
+  assert.equal(b.welcome.name, 'bob');
+  b.client.send({ type: 'join', room: 'class-3', id: 'j1' });
+  assert.equal((await b.client.next()).type, 'joined');
+  b.client.send({ type: 'join', room: 'lobby', id: 'j2' });
+  assertError(await b.client.next(), 'forbidden', 'j2');
+
+  // The same ID token is refused by the server that expects access tokens for its API.
+  await refused(alice, 'wrong-audience');
+  // An access token is refused by the ID-token server (its audience is the API, not the client).
+  await refused(await idp.accessToken('kiosk-app'), 'wrong-audience', idServer);
 });
 
 // Last: it changes the provider's keys.
