@@ -199,6 +199,24 @@ test('ID tokens from an authorization code flow: name from the token, groups map
   await refused(await idp.accessToken('kiosk-app'), 'wrong-audience', idServer);
 });
 
+test('a provider that is down at start: the server starts, and the first token fetches the keys', async () => {
+  const late = await startIdp({ keys: [makeKey('late-1', 'ES256'), makeKey('late-2')], clients: CLIENTS });
+  late.down = true;
+  const srv = await startServer({ args: ['--oidc-issuer', late.issuer, '--oidc-audience', AUDIENCE] });
+  try {
+    await srv.waitForLine('stderr', /oidc: key fetch \(start\) failed, keeping the previous keys: discovery .*HTTP 503/);
+    late.down = false;
+    const token = await late.accessToken('kiosk-app');
+    const jwksBefore = late.requests('/jwks');
+    const { welcome } = await hello(token, srv);
+    assert.equal(welcome?.user, 'kiosk-app');
+    assert.equal(late.requests('/jwks'), jwksBefore + 1);
+  } finally {
+    await srv.shutdown();
+    await late.close();
+  }
+});
+
 // Last: it changes the provider's keys.
 test('key rotation: a new kid triggers one JWKS refetch; another within the interval does not', async () => {
   const fetchesBefore = idp.requests('/jwks');

@@ -90,9 +90,15 @@ function jar() {
 export async function startIdp({ keys, clients = {} }) {
   const counts = new Map();
   let current = null;
+  const state = { down: false };
   const server = http.createServer((req, res) => {
     const p = new URL(req.url, 'http://x').pathname;
     counts.set(p, (counts.get(p) ?? 0) + 1);
+    if (state.down) {
+      res.writeHead(503, { 'content-type': 'text/plain' });
+      res.end('down for maintenance');
+      return;
+    }
     current.callback()(req, res);
   });
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -112,6 +118,8 @@ export async function startIdp({ keys, clients = {} }) {
       current = providerFor(issuer, newKeys, metadata, extra);
     },
     requests: (p) => counts.get(p) ?? 0,
+    /** While true, every request gets 503. */
+    set down(v) { state.down = v; },
     /** A JWT access token from the token endpoint (client_credentials). */
     async accessToken(clientId, { scope = 'room.join', resource = 'urn:switchboard' } = {}) {
       const basic = Buffer.from(`${clientId}:${clients[clientId].secret}`).toString('base64');
