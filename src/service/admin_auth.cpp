@@ -52,8 +52,9 @@ AdminAuthOutcome AdminAuth::check(std::string_view authorization, int64_t now_un
     const std::string d = sha256(credential);
     if (CRYPTO_memcmp(d.data(), key_digest_.data(), d.size()) == 0) return {AdminAuthResult::ok, "api key"};
   }
-  if (!verifier_) return {AdminAuthResult::invalid, "invalid API key"};
-  auth::VerifyResult r = verifier_->verify(credential, now_unix);
+  if (!verifier_ && !token_check_) return {AdminAuthResult::invalid, "invalid API key"};
+  auth::VerifyResult r =
+      token_check_ ? token_check_(credential, now_unix) : verifier_->verify(credential, now_unix);
   if (!r.identity) {
     // Something that is not a JWT at all was meant as a key.
     if (r.error == auth::TokenError::malformed)

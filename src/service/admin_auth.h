@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -33,6 +34,12 @@ class AdminAuth {
   // `api_key` empty: only admin tokens are accepted. `verifier` may be null: only the key.
   AdminAuth(std::string api_key, const auth::JwtVerifier* verifier);
 
+  // Replaces the verifier for tokens (e.g. to accept OpenID Connect tokens
+  // too). Call before the first check().
+  void set_token_check(std::function<auth::VerifyResult(std::string_view, int64_t)> check) {
+    token_check_ = std::move(check);
+  }
+
   // `authorization` is the raw header value (empty when absent). Cost: one
   // SHA-256 of the credential; a token verification when it is not the key.
   AdminAuthOutcome check(std::string_view authorization, int64_t now_unix) const;
@@ -41,6 +48,7 @@ class AdminAuth {
   bool has_key_;
   std::string key_digest_;  // SHA-256 of the key
   const auth::JwtVerifier* verifier_;
+  std::function<auth::VerifyResult(std::string_view, int64_t)> token_check_;
 };
 
 // Constant-time equality of two byte strings of any lengths (hashes both, then compares the digests).

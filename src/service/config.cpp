@@ -108,9 +108,80 @@ void apply_toml(Config& c, const std::string& path) {
   num("webhooks.retry_ms", c.webhook_retry_ms);
   num("webhooks.timeout_ms", c.webhook_timeout_ms);
 
-  static const std::vector<std::string> known_top = {"listen",   "web_root", "log_format", "log_level",
-                                                     "dev",      "threads",  "jwt",        "limits",
-                                                     "security", "tls",      "admin",      "webhooks"};
+  // ICE servers.
+  strings("ice.stun_urls", c.stun_urls);
+  str("ice.turn_secret", c.turn_secret);
+  num("ice.turn_ttl_s", c.turn_ttl_s);
+  if (auto* arr = t.at_path("ice.turn").as_array()) {
+    for (auto& e : *arr) {
+      const toml::table* tt = e.as_table();
+      if (!tt) throw std::runtime_error("ice.turn: expected [[ice.turn]] tables");
+      auth::TurnServer ts;
+      if (auto* urls = tt->get_as<toml::array>("urls"))
+        for (auto& u : *urls)
+          if (auto v = u.value<std::string>()) ts.urls.push_back(*v);
+      if (auto v = tt->get_as<std::string>("secret")) ts.secret = v->get();
+      for (auto& [k, v] : *tt) {
+        (void)v;
+        if (k.str() != "urls" && k.str() != "secret")
+          throw std::runtime_error("ice.turn: unknown key '" + std::string(k.str()) + "'");
+      }
+      if (ts.urls.empty()) throw std::runtime_error("ice.turn: every TURN server needs urls");
+      c.turn_servers.push_back(std::move(ts));
+    }
+  }
+
+  // OpenID Connect.
+  str("oidc.issuer", c.oidc_issuer);
+  str("oidc.audience", c.oidc_audience);
+  str("oidc.ca_file", c.oidc_ca_file);
+  num("oidc.refetch_interval_s", c.oidc_refetch_interval_s);
+  if (auto* arr = t.at_path("oidc.grants").as_array()) {
+    for (auto& e : *arr) {
+      const toml::table* g = e.as_table();
+      if (!g) throw std::runtime_error("oidc.grants: expected [[oidc.grants]] tables");
+      auth::GrantRule r;
+      for (auto& [k, v] : *g) {
+        const std::string key(k.str());
+        auto flag = [&](std::optional<bool>& out) {
+          auto b = v.value<bool>();
+          if (!b) throw std::runtime_error("oidc.grants: " + key + " must be true or false");
+          out = *b;
+        };
+        if (key == "claim" || key == "value") {
+          auto sv = v.value<std::string>();
+          if (!sv || sv->empty())
+            throw std::runtime_error("oidc.grants: " + key + " must be a non-empty string");
+          (key == "claim" ? r.claim : r.value) = *sv;
+        } else if (key == "rooms") {
+          const toml::array* rooms = v.as_array();
+          if (!rooms) throw std::runtime_error("oidc.grants: rooms must be an array of strings");
+          for (auto& room : *rooms) {
+            auto rs = room.value<std::string>();
+            if (!rs) throw std::runtime_error("oidc.grants: rooms must be an array of strings");
+            r.rooms.push_back(*rs);
+          }
+        } else if (key == "publish") {
+          flag(r.publish);
+        } else if (key == "subscribe") {
+          flag(r.subscribe);
+        } else if (key == "data") {
+          flag(r.data);
+        } else if (key == "admin") {
+          flag(r.admin);
+        } else {
+          throw std::runtime_error("oidc.grants: unknown key '" + key + "'");
+        }
+      }
+      if (r.claim.empty() || r.value.empty())
+        throw std::runtime_error("oidc.grants: every rule needs claim and value");
+      c.oidc_grants.push_back(std::move(r));
+    }
+  }
+
+  static const std::vector<std::string> known_top = {"listen",  "web_root", "log_format", "log_level", "dev",
+                                                     "threads", "jwt",      "limits",     "security",  "tls",
+                                                     "admin",   "webhooks", "ice",        "oidc"};
   for (auto& [k, v] : t) {
     (void)v;
     if (std::find(known_top.begin(), known_top.end(), std::string(k.str())) == known_top.end())
@@ -250,6 +321,44 @@ std::optional<Config> load_config(int argc, char** argv, int& exit_code) {
                          ->check(CLI::Range(1u, 600000u))
                          ->group("Operations");
 
+  std::vector<std::string> stun_urls, turn_urls;
+  std::string turn_secret;
+  unsigned turn_ttl = 0;
+  auto* o_stun = app.add_option("--stun-url", stun_urls,
+                                "STUN url for clients' ICE servers (no credentials); repeatable")
+                     ->group("ICE servers");
+  auto* o_turn = app.add_option("--turn-url", turn_urls,
+                                "One TURN server: its urls, comma-separated (e.g. turn:h:3478,turns:h:5349); "
+                                "repeatable, one flag per server; all use --turn-secret")
+                     ->group("ICE servers");
+  auto* o_turn_secret =
+      app.add_option("--turn-secret", turn_secret,
+                     "TURN servers' static-auth-secret for REST credentials [env SWITCHBOARD_TURN_SECRET]")
+          ->group("ICE servers");
+  auto* o_turn_ttl = app.add_option("--turn-ttl-s", turn_ttl,
+                                    "Lifetime of issued TURN credentials in seconds (default 3600)")
+                         ->check(CLI::Range(60u, 7u * 24 * 3600))
+                         ->group("ICE servers");
+
+  std::string oidc_issuer, oidc_audience, oidc_ca;
+  unsigned oidc_refetch = 0;
+  auto* o_oidc_iss =
+      app.add_option("--oidc-issuer", oidc_issuer,
+                     "Accept OpenID Connect tokens of this issuer (JWKS from its discovery document) "
+                     "[env SWITCHBOARD_OIDC_ISSUER]")
+          ->group("OpenID Connect");
+  auto* o_oidc_aud = app.add_option("--oidc-audience", oidc_audience,
+                                    "Required `aud` of OpenID tokens [env SWITCHBOARD_OIDC_AUDIENCE]")
+                         ->group("OpenID Connect");
+  auto* o_oidc_ca = app.add_option("--oidc-ca", oidc_ca,
+                                   "PEM CA certificate to trust for an https:// issuer, besides the system's")
+                        ->group("OpenID Connect");
+  auto* o_oidc_refetch =
+      app.add_option("--oidc-refetch-interval-s", oidc_refetch,
+                     "At most one JWKS refetch for unknown key ids per this many seconds (default 60)")
+          ->check(CLI::Range(0u, 86400u))
+          ->group("OpenID Connect");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -282,6 +391,9 @@ std::optional<Config> load_config(int argc, char** argv, int& exit_code) {
   if (const char* v = env("SWITCHBOARD_DEV")) c.dev = truthy(v);
   if (const char* v = env("SWITCHBOARD_ADMIN_KEY")) c.admin_key = v;
   if (const char* v = env("SWITCHBOARD_WEBHOOK_SECRET")) c.webhook_secret = v;
+  if (const char* v = env("SWITCHBOARD_TURN_SECRET")) c.turn_secret = v;
+  if (const char* v = env("SWITCHBOARD_OIDC_ISSUER")) c.oidc_issuer = v;
+  if (const char* v = env("SWITCHBOARD_OIDC_AUDIENCE")) c.oidc_audience = v;
   // 3. flags
   if (!listen.empty() && !parse_listen(listen, c.listen_host, c.listen_port)) {
     std::cerr << "switchboard: --listen: expected HOST:PORT, got '" << listen << "'\n";
@@ -319,6 +431,46 @@ std::optional<Config> load_config(int argc, char** argv, int& exit_code) {
   if (o_wh_ca->count()) c.webhook_ca_file = webhook_ca;
   if (o_wh_attempts->count()) c.webhook_max_attempts = webhook_attempts;
   if (o_wh_retry->count()) c.webhook_retry_ms = webhook_retry_ms;
+  if (o_oidc_iss->count()) c.oidc_issuer = oidc_issuer;
+  if (o_oidc_aud->count()) c.oidc_audience = oidc_audience;
+  if (o_oidc_ca->count()) c.oidc_ca_file = oidc_ca;
+  if (o_oidc_refetch->count()) c.oidc_refetch_interval_s = oidc_refetch;
+  if (o_stun->count()) c.stun_urls = stun_urls;
+  if (o_turn_secret->count()) c.turn_secret = turn_secret;
+  if (o_turn_ttl->count()) c.turn_ttl_s = turn_ttl;
+  if (o_turn->count()) {
+    c.turn_servers.clear();
+    for (const std::string& flag : turn_urls) {
+      auth::TurnServer ts;
+      size_t start = 0;
+      while (start <= flag.size()) {
+        size_t comma = flag.find(',', start);
+        if (comma == std::string::npos) comma = flag.size();
+        if (comma > start) ts.urls.push_back(flag.substr(start, comma - start));
+        start = comma + 1;
+      }
+      if (ts.urls.empty()) {
+        std::cerr << "switchboard: --turn-url: no url in '" << flag << "'\n";
+        exit_code = 2;
+        return std::nullopt;
+      }
+      c.turn_servers.push_back(std::move(ts));
+    }
+  }
+  for (auth::TurnServer& ts : c.turn_servers) {
+    if (ts.secret.empty()) ts.secret = c.turn_secret;
+    if (ts.secret.empty()) {
+      std::cerr << "switchboard: TURN server " << ts.urls.front()
+                << " has no secret: set --turn-secret (or secret in its [[ice.turn]] table)\n";
+      exit_code = 2;
+      return std::nullopt;
+    }
+  }
+  if (c.turn_ttl_s < 60) {
+    std::cerr << "switchboard: ice.turn_ttl_s must be at least 60\n";
+    exit_code = 2;
+    return std::nullopt;
+  }
   if (!c.webhook_urls.empty() && c.webhook_secret.empty()) {
     std::cerr << "switchboard: --webhook-url needs --webhook-secret (receivers must be able to check the "
                  "signature)\n";

@@ -6,6 +6,9 @@
 #include <string>
 #include <vector>
 
+#include "auth/oidc_verifier.h"
+#include "auth/turn_credentials.h"
+
 namespace sb::service {
 
 struct Config {
@@ -63,6 +66,20 @@ struct Config {
   unsigned webhook_max_attempts = 5;   // first try included
   unsigned webhook_retry_ms = 500;     // first retry delay; doubles each time, at most 60 s
   unsigned webhook_timeout_ms = 5000;  // per attempt: connect, send, answer
+
+  // ICE servers for clients (welcome.ice_servers, GET /v1/ice-servers): plain
+  // STUN urls, and TURN servers that get per-user credentials (coturn REST scheme).
+  std::vector<std::string> stun_urls;
+  std::vector<auth::TurnServer> turn_servers;
+  std::string turn_secret;  // for servers given with --turn-url and TOML entries without a secret
+  unsigned turn_ttl_s = 3600;
+
+  // OpenID Connect: tokens of this issuer, verified with its JWKS, grants mapped from claims.
+  std::string oidc_issuer;  // empty: OIDC off
+  std::string oidc_audience;
+  std::string oidc_ca_file;
+  unsigned oidc_refetch_interval_s = 60;  // at most one JWKS refetch on unknown kids per interval
+  std::vector<auth::GrantRule> oidc_grants;
 };
 
 // Splits "HOST:PORT", "[v6]:PORT" or ":PORT". False when malformed.

@@ -97,6 +97,10 @@ Response handle_request(const HttpContext& ctx, const Request& req) {
     if (!ctx.admin) return json_error(req, http::status::not_found, "not-found", "no admin API");
     return ctx.admin(req);
   }
+  if (path == "/v1/ice-servers") {
+    if (!ctx.ice_servers) return json_error(req, http::status::not_found, "not-found", "no ICE server API");
+    return ctx.ice_servers(req);
+  }
   if (path == "/v1/dev-token") {
     if (!ctx.dev || !ctx.dev_token)
       return json_error(req, http::status::not_found, "not-found", "not in dev mode");

@@ -27,6 +27,8 @@ struct HttpContext {
   std::function<std::string()> metrics;
   // /v1/rooms and everything below it: the admin API (admin_api.h). Unset: 404.
   std::function<Response(const Request&)> admin;
+  // GET /v1/ice-servers (ice_api.h). Unset: 404.
+  std::function<Response(const Request&)> ice_servers;
 };
 
 Response handle_request(const HttpContext& ctx, const Request& req);

@@ -81,19 +81,60 @@ void Hub::handle(Session& s, const proto::ClientMessage& m, routing::Clock::time
   }
 }
 
+auth::VerifyResult Hub::verify_own(std::string_view token, int64_t now) const {
+  auth::VerifyResult r = verifier_.verify(token, now);
+  // A token naming an issuer other than the OpenID one that our own verifier
+  // holds no key for (or cannot read: RFC 9068 `typ: at+jwt`): most likely a
+  // token of some other provider, and "wrong issuer" says more than "no key".
+  if (oidc_ && (r.error == auth::TokenError::no_key || r.error == auth::TokenError::malformed)) {
+    if (std::string iss = auth::peek_issuer(token); !iss.empty()) {
+      r.error = auth::TokenError::wrong_issuer;
+      r.detail = "iss '" + iss + "' is neither the OpenID issuer nor this server's";
+    }
+  }
+  return r;
+}
+
+auth::VerifyResult Hub::verify_token(std::string_view token, int64_t now) const {
+  if (!oidc_ || auth::peek_issuer(token) != oidc_->config().issuer) return verify_own(token, now);
+  bool unknown_kid = false;
+  auth::VerifyResult r = oidc_->verify(token, now, &unknown_kid);
+  if (unknown_kid && keys_) keys_->refetch([] {});
+  return r;
+}
+
 void Hub::hello(Session& s, const proto::ClientMessage& m) {
+  if (s.hello_pending_) return reject(s, {ErrorCode::bad_request, "hello already under way", m.id});
   const std::string_view token = m.token.empty() ? std::string_view(s.query_token()) : m.token;
   if (token.empty()) {
     auth_failed(s, auth::TokenError::none);
     error(s, m.id, ErrorCode::unauthorized, "missing token");
     return s.close(proto::close_code::unauthorized, "missing token");
   }
-  auth::VerifyResult r = verifier_.verify(token, unix_now());
+  if (oidc_ && auth::peek_issuer(token) == oidc_->config().issuer) {
+    bool unknown_kid = false;
+    auth::VerifyResult r = oidc_->verify(token, unix_now(), &unknown_kid);
+    if (unknown_kid && keys_) {
+      // Perhaps the issuer rotated its keys: wait (off this loop) for one JWKS
+      // refetch, rate-limited by OidcKeys, then judge the token again.
+      s.hello_pending_ = true;
+      keys_->refetch(s.resumer([this, tok = std::string(token), id = std::string(m.id)](Session& again) {
+        again.hello_pending_ = false;
+        finish_hello(again, id, oidc_->verify(tok, unix_now()));
+      }));
+      return;
+    }
+    return finish_hello(s, m.id, std::move(r));
+  }
+  finish_hello(s, m.id, verify_own(token, unix_now()));
+}
+
+void Hub::finish_hello(Session& s, std::string_view id, auth::VerifyResult r) {
   if (!r.identity) {
     spdlog::info("auth rejected remote={} reason={} detail={}", s.remote(), auth::to_string(r.error),
                  r.detail);
     auth_failed(s, r.error);
-    error(s, m.id, ErrorCode::unauthorized, std::string("invalid token: ") + auth::to_string(r.error));
+    error(s, id, ErrorCode::unauthorized, std::string("invalid token: ") + auth::to_string(r.error));
     return s.close(proto::close_code::unauthorized, "invalid token");
   }
   s.identity_ = std::move(*r.identity);
@@ -102,14 +143,14 @@ void Hub::hello(Session& s, const proto::ClientMessage& m) {
   s.session_ = SessionId(random_hex(16));
   bus_.table(s.shard()).add_peer(&s);
   metrics_.shard(s.shard()).sessions_started.inc();
-  proto::Welcome w{
-      m.id, s.session_, s.peer_, s.identity_.user, s.identity_.name, cfg_.heartbeat_s, cfg_.ice_servers_json};
+  const auth::IceServers ice = auth::ice_servers_for(cfg_.ice, s.identity_.user, unix_now());
+  proto::Welcome w{id, s.session_, s.peer_, s.identity_.user, s.identity_.name, cfg_.heartbeat_s, ice.json};
   s.send(proto::welcome(w));
   spdlog::debug("hello peer={} user={} remote={}", s.peer_.str(), s.identity_.user.str(), s.remote());
 }
 
 void Hub::refresh(Session& s, const proto::ClientMessage& m) {
-  auth::VerifyResult r = verifier_.verify(m.token, unix_now());
+  auth::VerifyResult r = verify_token(m.token, unix_now());
   if (!r.identity) {
     spdlog::info("refresh rejected peer={} reason={} detail={}", s.peer_.str(), auth::to_string(r.error),
                  r.detail);

@@ -19,6 +19,8 @@
 #include <string>
 
 #include "auth/jwt_verifier.h"
+#include "auth/oidc_verifier.h"
+#include "auth/turn_credentials.h"
 #include "proto/parser.h"
 #include "routing/local_bus.h"
 #include "rtc/room_directory.h"
@@ -34,7 +36,7 @@ struct HubConfig {
   size_t max_room_peers = 50;
   unsigned bad_request_limit = 20;  // within bad_request_window_s, closes with 4400
   unsigned bad_request_window_s = 10;
-  std::string ice_servers_json = "[]";
+  auth::IceConfig ice;             // welcome.ice_servers: STUN urls and TURN credentials minted per session
   int64_t token_leeway_s = 30;     // same leeway as token verification
   size_t max_rooms_per_conn = 16;  // 0: unlimited
 };
@@ -44,6 +46,19 @@ class Hub final : public RoomAdmin {
   // `metrics` must have one block per shard of `bus`. `events` may be null.
   Hub(HubConfig cfg, const auth::JwtVerifier& verifier, routing::LocalBus& bus, Metrics& metrics,
       RoomEventSink* events = nullptr);
+
+  // Accepts OpenID Connect tokens whose `iss` is `oidc`'s issuer, verified by
+  // `oidc`; `keys` (may be null) refetches the JWKS on an unknown kid. Call
+  // before the first session; both must outlive the Hub.
+  void set_oidc(const auth::OidcVerifier* oidc, auth::KeyRefresher* keys) {
+    oidc_ = oidc;
+    keys_ = keys;
+  }
+
+  // Verifies a token as hello does, without waiting: an OpenID token goes to
+  // the OIDC verifier (an unknown kid starts a background JWKS refetch and is
+  // refused now), any other to the server's own JwtVerifier. Any thread.
+  auth::VerifyResult verify_token(std::string_view token, int64_t now) const;
 
   // Handles one valid message from `s`, received at `received_at` (relay
   // latency is measured from it). Cost: relay O(1) plus delivery;
@@ -78,6 +93,10 @@ class Hub final : public RoomAdmin {
 
  private:
   void hello(Session& s, const proto::ClientMessage& m);
+  // The server's own tokens (JwtVerifier), with an OpenID-aware wrong-issuer reason.
+  auth::VerifyResult verify_own(std::string_view token, int64_t now) const;
+  // The end of hello once the token is judged: welcome, or error and close 4401.
+  void finish_hello(Session& s, std::string_view id, auth::VerifyResult r);
   void refresh(Session& s, const proto::ClientMessage& m);
   void join(Session& s, const proto::ClientMessage& m);
   void leave(Session& s, const proto::ClientMessage& m);
@@ -99,6 +118,8 @@ class Hub final : public RoomAdmin {
 
   HubConfig cfg_;
   const auth::JwtVerifier& verifier_;
+  const auth::OidcVerifier* oidc_ = nullptr;
+  auth::KeyRefresher* keys_ = nullptr;
   routing::LocalBus& bus_;
   Metrics& metrics_;
   RoomEventSink* events_;

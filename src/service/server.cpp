@@ -22,7 +22,9 @@
 #include "service/client_address.h"
 #include "service/http_session.h"
 #include "service/hub.h"
+#include "service/ice_api.h"
 #include "service/metrics.h"
+#include "service/oidc_keys.h"
 #include "service/shard.h"
 #include "service/tls.h"
 #include "service/webhooks.h"
@@ -38,6 +40,8 @@ struct Server::Impl {
   std::vector<std::unique_ptr<Shard>> shards;
   std::unique_ptr<routing::LocalBus> bus;
   std::unique_ptr<auth::JwtVerifier> verifier;
+  std::unique_ptr<auth::OidcVerifier> oidc;  // null without --oidc-issuer
+  std::unique_ptr<OidcKeys> oidc_keys;       // its JWKS fetcher; stopped before the shards go
   std::unique_ptr<Metrics> metrics;
   std::unique_ptr<Webhooks> webhooks;  // null without --webhook-url; destroyed before metrics
   std::unique_ptr<Hub> hub;
@@ -62,6 +66,7 @@ struct Server::Impl {
   // operation when its loop stopped is only destroyed with its io_context.
   // What lives on shard 0's io_context goes before that io_context.
   ~Impl() {
+    if (oidc_keys) oidc_keys->stop();  // no key-fetch callback may reach a session from now on
     grace.reset();
     signals.reset();
     acceptor.reset();
@@ -122,8 +127,28 @@ bool Server::Impl::setup() {
     spdlog::error("JWT keys: {}", e.what());
     return false;
   }
-  if (!verifier->has_keys()) {
-    spdlog::error("no JWT key configured: use --jwt-hs256-secret, --jwt-public-key, or --dev");
+  if (!cfg.oidc_issuer.empty()) {
+    auth::OidcConfig oc;
+    oc.issuer = cfg.oidc_issuer;
+    oc.audience = cfg.oidc_audience;
+    oc.grants = cfg.oidc_grants;
+    oidc = std::make_unique<auth::OidcVerifier>(std::move(oc));
+    OidcKeysConfig kc;
+    kc.issuer = cfg.oidc_issuer;
+    kc.ca_file = cfg.oidc_ca_file;
+    kc.refetch_interval_s = cfg.oidc_refetch_interval_s;
+    try {
+      oidc_keys = std::make_unique<OidcKeys>(std::move(kc), *oidc);
+    } catch (const std::exception& e) {
+      spdlog::error("{}", e.what());
+      return false;
+    }
+    spdlog::info("oidc: accepting tokens of {} (audience {}, {} grant rule{})", cfg.oidc_issuer,
+                 cfg.oidc_audience.empty() ? "not checked" : cfg.oidc_audience, cfg.oidc_grants.size(),
+                 cfg.oidc_grants.size() == 1 ? "" : "s");
+  }
+  if (!verifier->has_keys() && !oidc) {
+    spdlog::error("no JWT key configured: use --jwt-hs256-secret, --jwt-public-key, --oidc-issuer or --dev");
     return false;
   }
 
@@ -140,6 +165,9 @@ bool Server::Impl::setup() {
   hc.heartbeat_s = cfg.heartbeat_s;
   hc.max_room_peers = cfg.max_room_peers;
   hc.max_rooms_per_conn = cfg.max_rooms_per_conn;
+  hc.ice.stun_urls = cfg.stun_urls;
+  hc.ice.turn = cfg.turn_servers;
+  hc.ice.turn_ttl_s = cfg.turn_ttl_s;
   try {
     trusted_proxies = std::make_unique<TrustedProxies>(cfg.trusted_proxies);
   } catch (const std::exception& e) {
@@ -166,13 +194,26 @@ bool Server::Impl::setup() {
     spdlog::info("webhooks: {} URL{}", cfg.webhook_urls.size(), cfg.webhook_urls.size() == 1 ? "" : "s");
   }
   hub = std::make_unique<Hub>(hc, *verifier, *bus, *metrics, webhooks.get());
+  if (oidc) hub->set_oidc(oidc.get(), oidc_keys.get());
   metrics->rooms = [this] { return hub->room_count(); };
   metrics->peers = [this] { return hub->peer_count(); };
   metrics->ready = [this] { return !shutting_down.load(); };
   admin_auth = std::make_unique<AdminAuth>(cfg.admin_key, verifier.get());
+  if (oidc)
+    admin_auth->set_token_check(
+        [this](std::string_view token, int64_t now) { return hub->verify_token(token, now); });
   admin_api = std::make_unique<AdminApi>(*hub, *admin_auth);
   http.metrics = [this] { return metrics->render(); };
   http.admin = [this](const Request& req) { return admin_api->handle(req); };
+  http.ice_servers = [this, ice = hc.ice](const Request& req) {
+    return ice_servers_response(
+        req, ice, [this](std::string_view token, int64_t now) { return hub->verify_token(token, now); },
+        static_cast<int64_t>(std::time(nullptr)));
+  };
+  if (!cfg.turn_servers.empty() || !cfg.stun_urls.empty())
+    spdlog::info("ICE servers: {} STUN url{}, {} TURN server{} (credentials for {} s)", cfg.stun_urls.size(),
+                 cfg.stun_urls.size() == 1 ? "" : "s", cfg.turn_servers.size(),
+                 cfg.turn_servers.size() == 1 ? "" : "s", cfg.turn_ttl_s);
 
   std::error_code fec;
   auto root = std::filesystem::weakly_canonical(cfg.web_root, fec);
@@ -372,6 +413,7 @@ int Server::run() {
     impl_->start_lag_probe(*s);
   }
   if (impl_->webhooks) impl_->webhooks->start();
+  if (impl_->oidc_keys) impl_->oidc_keys->start();
   impl_->accept();
   std::vector<std::thread> threads;
   for (uint32_t i = 1; i < shards.size(); ++i) {
@@ -386,6 +428,7 @@ int Server::run() {
   for (auto& t : threads) t.join();
   // The last events (peers disconnected by the shutdown) get a short chance to go out.
   if (impl_->webhooks) impl_->webhooks->stop(std::chrono::seconds(2));
+  if (impl_->oidc_keys) impl_->oidc_keys->stop();
   spdlog::info("stopped");
   return 0;
 }

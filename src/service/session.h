@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -33,6 +34,14 @@ class Session : public routing::Endpoint {
   // Sends what is queued, then closes the connection with `code`. Further input is ignored.
   virtual void close(uint16_t code, std::string_view reason) = 0;
 
+  // For work finished on another thread (a key fetch): returns a callable that
+  // any thread may call once; it runs `fn` on this session's own event loop,
+  // unless the session is closing or gone by then. The default (tests without
+  // loops) runs `fn` at once on the calling thread.
+  virtual std::function<void()> resumer(std::function<void(Session&)> fn) {
+    return [this, fn = std::move(fn)] { fn(*this); };
+  }
+
   uint32_t shard() const { return shard_; }
   bool authenticated() const { return authenticated_; }
   const auth::Identity& identity() const { return identity_; }
@@ -49,6 +58,7 @@ class Session : public routing::Endpoint {
   friend class Hub;
   uint32_t shard_;
   bool authenticated_ = false;
+  bool hello_pending_ = false;  // hello waits for a JWKS refetch (unknown kid)
   PeerId peer_;
   SessionId session_;
   auth::Identity identity_;

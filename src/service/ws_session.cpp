@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <boost/asio/post.hpp>
 #include <boost/beast/websocket/ssl.hpp>
 
 #include <array>
@@ -181,6 +182,17 @@ void WsSessionT<NextLayer>::close(uint16_t code, std::string_view reason) {
   close_code_ = code;
   close_reason_ = std::string(reason);
   if (!writing_) do_close();
+}
+
+template <class NextLayer>
+std::function<void()> WsSessionT<NextLayer>::resumer(std::function<void(Session&)> fn) {
+  std::weak_ptr<WsSessionT> weak = self();
+  return [weak, &ioc = shard_.ioc, fn = std::move(fn)]() mutable {
+    asio::post(ioc, [weak, fn = std::move(fn)] {
+      auto s = weak.lock();
+      if (s && !s->closing_ && !s->finished_) fn(*s);
+    });
+  };
 }
 
 template <class NextLayer>

@@ -53,6 +53,7 @@ class WsSessionT final : public WsSession {
   // A closing session is leaving: relays to it are refused (peer-not-found), not acked and dropped.
   bool in_room(const RoomId& room) const override { return !closing_ && Session::in_room(room); }
   void close(uint16_t code, std::string_view reason) override;
+  std::function<void()> resumer(std::function<void(Session&)> fn) override;
 
   // Called by the shard's sweep: enforces the hello and heartbeat deadlines.
   void tick(Clock::time_point now) override;

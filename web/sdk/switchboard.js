@@ -470,7 +470,9 @@ export class Switchboard extends Emitter {
 /**
  * @typedef {Object} CallOptions
  * @property {MediaStream|null} [localStream]  Sent to every peer. Can be changed later with {@link Call#setLocalStream}.
- * @property {RTCConfiguration} [rtcConfig]  Defaults to `{iceServers: welcome.ice_servers}`.
+ * @property {RTCConfiguration} [rtcConfig]  Defaults to `{iceServers: welcome.ice_servers, iceTransportPolicy}`.
+ * @property {RTCIceTransportPolicy} [iceTransportPolicy]  With the default `rtcConfig`: `'relay'` sends all media
+ *   through the TURN servers of `welcome.ice_servers` (no host or server-reflexive candidates); default `'all'`.
  * @property {(peer: PeerInfo) => boolean} [connectTo]  Which peers to call (default: all), e.g. skip bots.
  */
 
@@ -506,6 +508,7 @@ export class Call extends Emitter {
     this.room = room;
     this.localStream = options.localStream || null;
     this.rtcConfig = options.rtcConfig;
+    this.iceTransportPolicy = options.iceTransportPolicy || 'all';
     this.connectTo = options.connectTo || (() => true);
     /** @type {Map<string, RemotePeer & Record<string, any>>} */
     this.peers = new Map();
@@ -565,7 +568,9 @@ export class Call extends Emitter {
     const old = this.peers.get(peer);
     if (old) return old;
     const self = this.client.peerId || '';
-    const pc = new RTCPeerConnection(this.rtcConfig || { iceServers: this.client.welcome?.ice_servers || [] });
+    const pc = new RTCPeerConnection(this.rtcConfig || {
+      iceServers: this.client.welcome?.ice_servers || [], iceTransportPolicy: this.iceTransportPolicy,
+    });
     /** @type {RemotePeer & Record<string, any>} */
     const p = {
       peer, pc, polite: self < peer, streams: new Map(),

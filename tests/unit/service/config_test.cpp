@@ -132,5 +132,73 @@ TEST_F(LoadConfig, BadFlagsAreErrors) {
   EXPECT_NE(code, 0);
 }
 
+TEST_F(LoadConfig, IceServersFromTomlAndFlags) {
+  int code = -1;
+  auto c = load({"--config", write(R"(
+[ice]
+stun_urls = ["stun:s.example.org"]
+turn_ttl_s = 600
+turn_secret = "fallback"
+[[ice.turn]]
+urls = ["turn:a.example.org:3478?transport=udp", "turns:a.example.org:5349"]
+secret = "a-secret"
+[[ice.turn]]
+urls = ["turn:b.example.org"]
+)")},
+                code);
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->stun_urls, (std::vector<std::string>{"stun:s.example.org"}));
+  EXPECT_EQ(c->turn_ttl_s, 600u);
+  ASSERT_EQ(c->turn_servers.size(), 2u);
+  EXPECT_EQ(c->turn_servers[0].urls.size(), 2u);
+  EXPECT_EQ(c->turn_servers[0].secret, "a-secret");
+  EXPECT_EQ(c->turn_servers[1].secret, "fallback");
+
+  // Flags replace the file's servers: one per flag, urls comma-separated.
+  c = load({"--turn-url", "turn:x:3478,turns:x:5349", "--turn-url", "turn:y", "--turn-secret", "S"}, code);
+  ASSERT_TRUE(c);
+  ASSERT_EQ(c->turn_servers.size(), 2u);
+  EXPECT_EQ(c->turn_servers[0].urls, (std::vector<std::string>{"turn:x:3478", "turns:x:5349"}));
+  EXPECT_EQ(c->turn_servers[1].secret, "S");
+
+  EXPECT_FALSE(load({"--turn-url", "turn:x"}, code)) << "a TURN server needs a secret";
+  EXPECT_EQ(code, 2);
+  EXPECT_FALSE(load({"--config", write("[[ice.turn]]\nsecret = \"s\"\n")}, code)) << "and urls";
+}
+
+TEST_F(LoadConfig, OidcGrantRules) {
+  int code = -1;
+  auto c = load({"--config", write(R"(
+[oidc]
+issuer = "https://id.example.com"
+audience = "switchboard"
+refetch_interval_s = 5
+[[oidc.grants]]
+claim = "groups"
+value = "teachers"
+rooms = ["class-*"]
+publish = true
+)"),
+                 "--oidc-audience", "api"},
+                code);
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->oidc_issuer, "https://id.example.com");
+  EXPECT_EQ(c->oidc_audience, "api");
+  EXPECT_EQ(c->oidc_refetch_interval_s, 5u);
+  ASSERT_EQ(c->oidc_grants.size(), 1u);
+  EXPECT_EQ(c->oidc_grants[0].rooms, (std::vector<std::string>{"class-*"}));
+  EXPECT_EQ(c->oidc_grants[0].publish, std::optional<bool>(true));
+  EXPECT_FALSE(c->oidc_grants[0].admin.has_value());
+
+  EXPECT_FALSE(
+      load({"--config", write("[[oidc.grants]]\nclaim = \"scope\"\nvalue = \"x\"\nadmn = true\n")}, code))
+      << "unknown key";
+  EXPECT_FALSE(load({"--config", write("[[oidc.grants]]\nclaim = \"scope\"\nadmin = true\n")}, code))
+      << "no value";
+  EXPECT_FALSE(
+      load({"--config", write("[[oidc.grants]]\nclaim = \"scope\"\nvalue = \"x\"\nadmin = \"yes\"\n")}, code))
+      << "a flag that is not a boolean";
+}
+
 }  // namespace
 }  // namespace sb::service

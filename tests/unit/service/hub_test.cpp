@@ -69,7 +69,7 @@ class HubTest : public ::testing::Test {
       : verifier_(auth::VerifierConfig{kSecret, {}, "", "", 30}),
         bus_({{&ioc0_, &t0_}, {&ioc1_, &t1_}}),
         metrics_(2),
-        hub_(HubConfig{20, 3, 5, 10, "[]"}, verifier_, bus_, metrics_, &events_) {
+        hub_(HubConfig{20, 3, 5, 10, {}}, verifier_, bus_, metrics_, &events_) {
     routing::LocalBus::set_current_shard(0);
     bus_.set_observer(&metrics_);
   }
@@ -483,6 +483,57 @@ TEST_F(HubTest, CountsMessagesErrorsAndAuthFailuresOnTheShardWhereTheyHappen) {
   EXPECT_EQ(metrics_.shard(1).auth_failures[static_cast<size_t>(auth::TokenError::none)].get(), 1u);
   EXPECT_EQ(metrics_.shard(1).errors[static_cast<size_t>(proto::ErrorCode::unauthorized)].get(), 2u);
   EXPECT_EQ(metrics_.shard(0).sessions_started.get() + metrics_.shard(1).sessions_started.get(), 2u);
+}
+
+}  // namespace
+}  // namespace sb::service
+
+namespace sb::service {
+namespace {
+
+// Holds refetch requests until the test completes them, like a JWKS fetch in flight.
+class HeldRefresher final : public auth::KeyRefresher {
+ public:
+  void refetch(std::function<void()> done) override { held.push_back(std::move(done)); }
+  std::vector<std::function<void()>> held;
+};
+
+// {"alg":"RS256","kid":"k9"}.{"iss":"https://id.example.com","sub":"x","exp":9999999999}.AAAA
+const std::string kUnknownKidToken =
+    "eyJhbGciOiJSUzI1NiIsImtpZCI6Ims5In0."
+    "eyJpc3MiOiJodHRwczovL2lkLmV4YW1wbGUuY29tIiwic3ViIjoieCIsImV4cCI6OTk5OTk5OTk5OX0.AAAA";
+
+TEST_F(HubTest, HelloWithUnknownKidWaitsForOneRefetchThenFails) {
+  auth::OidcVerifier oidc(auth::OidcConfig{"https://id.example.com", "", 30, {}});
+  HeldRefresher keys;
+  hub_.set_oidc(&oidc, &keys);
+  FakeSession s(0);
+  send(s, R"({"type":"hello","id":"h","token":")" + kUnknownKidToken + "\"}");
+  EXPECT_TRUE(s.frames.empty()) << "no answer while the keys are being fetched";
+  ASSERT_EQ(keys.held.size(), 1u);
+  send(s, R"({"type":"hello","id":"h2","token":")" + kUnknownKidToken + "\"}");
+  ASSERT_EQ(s.frames.size(), 1u);
+  EXPECT_EQ(s.last().at("code"), "bad-request") << "a second hello while the first waits";
+  EXPECT_EQ(keys.held.size(), 1u);
+  s.take();
+
+  keys.held[0]();  // the fetch ends; the kid is still unknown
+  ASSERT_EQ(s.frames.size(), 1u);
+  EXPECT_EQ(s.last().at("code"), "unauthorized");
+  EXPECT_EQ(s.last().at("message"), "invalid token: no-key");
+  EXPECT_EQ(s.last().at("id"), "h");
+  EXPECT_EQ(s.closed_with, proto::close_code::unauthorized);
+  EXPECT_FALSE(s.authenticated());
+}
+
+TEST_F(HubTest, TokensOfOtherIssuersStillGoToTheServersVerifier) {
+  auth::OidcVerifier oidc(auth::OidcConfig{"https://id.example.com", "", 30, {}});
+  HeldRefresher keys;
+  hub_.set_oidc(&oidc, &keys);
+  FakeSession s(0);
+  send(s, R"({"type":"hello","token":")" + token("alice") + "\"}");
+  EXPECT_EQ(s.last().at("type"), "welcome");
+  EXPECT_TRUE(keys.held.empty());
 }
 
 }  // namespace
