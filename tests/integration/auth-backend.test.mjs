@@ -1,12 +1,16 @@
 // POST /v1/token with --auth-backend-url: a real HTTP server on loopback
 // decides; the server turns its answers into tokens or precise errors.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
+import path from 'node:path';
 import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { Client, closeAllClients } from './lib/client.mjs';
 import { validate } from './lib/openapi.mjs';
-import { startServer } from './lib/server.mjs';
+import { startServer, tmpDir } from './lib/server.mjs';
 import { jwtPayload, login } from './lib/users.mjs';
 
 function checked(r) {
@@ -111,5 +115,44 @@ describe('configuration', () => {
   test('--user-db and --auth-backend-url together are refused', async () => {
     await assert.rejects(startServer({ args: ['--user-db', '/tmp/x.db', '--auth-backend-url', 'http://127.0.0.1:1/'], timeout: 3000 }),
       /exited|exclude/);
+  });
+});
+
+describe('https auth backend', () => {
+  // A self-signed certificate for 127.0.0.1 (IP SAN): trusted only through --auth-backend-ca.
+  const dir = tmpDir();
+  const certFile = path.join(dir, 'backend.crt');
+  const keyFile = path.join(dir, 'backend.key');
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes',
+    '-keyout', keyFile, '-out', certFile, '-days', '2', '-subj', '/CN=auth-backend',
+    '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
+  let backend;
+  before(async () => {
+    backend = https.createServer({ cert: fs.readFileSync(certFile), key: fs.readFileSync(keyFile) }, (req, res) => {
+      let raw = '';
+      req.on('data', (c) => { raw += c; });
+      req.on('end', () => {
+        const b = JSON.parse(raw);
+        res.writeHead(b.password === 'tls-pw' ? 200 : 403, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ user: b.username, grants: { rooms: ['*'] } }));
+      });
+    });
+    await new Promise((r) => { backend.listen(0, '127.0.0.1', r); });
+  });
+  after(() => new Promise((r) => { backend.closeAllConnections(); backend.close(r); }));
+
+  test('with --auth-backend-ca the backend is trusted; without it the call fails as unavailable', async () => {
+    const url = `https://127.0.0.1:${backend.address().port}/login`;
+    const s = await startServer({ args: ['--auth-backend-url', url, '--auth-backend-ca', certFile] });
+    try {
+      assert.equal(checked(await login(s, { username: 'tls-user', password: 'tls-pw' })).status, 200);
+      assert.equal(checked(await login(s, { username: 'tls-user', password: 'nope' })).status, 401);
+    } finally { await s.shutdown(); }
+    const untrusting = await startServer({ args: ['--auth-backend-url', url] });
+    try {
+      const r = checked(await login(untrusting, { username: 'tls-user', password: 'tls-pw' }));
+      assert.equal(r.status, 503);
+      assert.equal(r.body.error.code, 'auth-backend-unavailable');
+    } finally { await untrusting.shutdown(); }
   });
 });
