@@ -15,6 +15,9 @@ const app = {
   cam: true,
   /** @type {{token: string, expires_at: number}|null} */ devToken: null,
   pastedToken: '',
+  /** Username and password from the sign-in fields (kept in memory only, to sign in again on reconnect). */
+  login: { username: '', password: '' },
+  /** @type {{token: string, expires_at: number}|null} */ loginToken: null,
   joinedAt: 0,
   unread: 0,
   clockTimer: 0,
@@ -165,12 +168,41 @@ async function getToken({ refused = false } = {}) {
     }
     return app.pastedToken;
   }
+  if (app.login.username) {
+    if (app.loginToken && !refused && app.loginToken.expires_at - 60 > Date.now() / 1000) return app.loginToken.token;
+    app.loginToken = await signIn(app.login.username, app.login.password, app.room);
+    return app.loginToken.token;
+  }
   if (app.devToken && !refused && app.devToken.expires_at - 60 > Date.now() / 1000) return app.devToken.token;
   const res = await fetch(`/v1/dev-token?name=${encodeURIComponent(app.name)}`);
-  if (res.status === 404) throw Object.assign(new Error('This server is not in dev mode: paste an access token.'), { code: 'no-dev' });
+  if (res.status === 404) {
+    throw Object.assign(new Error('This server is not in dev mode: sign in, or paste an access token.'), { code: 'no-dev' });
+  }
   if (!res.ok) throw new Error(`Could not get a token (HTTP ${res.status}).`);
   app.devToken = await res.json();
   return /** @type {any} */ (app.devToken).token;
+}
+
+/**
+ * POST /v1/token: a token for `room` from a username and password (docs/auth.md).
+ * @returns {Promise<{token: string, expires_at: number}>}
+ */
+async function signIn(username, password, room) {
+  const res = await fetch('/v1/token', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username, password, room }),
+  });
+  if (res.ok) return res.json();
+  const retry = res.headers.get('retry-after');
+  const messages = {
+    401: 'Wrong username or password.',
+    403: 'Your account does not allow joining this room.',
+    404: 'This server has no password sign-in: paste an access token.',
+    429: `Too many failed sign-ins; try again in ${retry || 'a few'} seconds.`,
+    503: 'Sign-in is unavailable right now; try again shortly.',
+  };
+  throw Object.assign(new Error(messages[res.status] || `Sign-in failed (HTTP ${res.status}).`), { code: 'login' });
 }
 
 const JOIN_ERRORS = {
@@ -189,6 +221,11 @@ async function join(e) {
   app.name = /** @type {HTMLInputElement} */ ($('name')).value.trim();
   app.room = /** @type {HTMLInputElement} */ ($('room')).value.trim();
   app.pastedToken = /** @type {HTMLTextAreaElement} */ ($('token')).value.trim();
+  const username = /** @type {HTMLInputElement} */ ($('username')).value.trim();
+  app.login = $('login-fields').hidden || !username || app.pastedToken
+    ? { username: '', password: '' }
+    : { username, password: /** @type {HTMLInputElement} */ ($('password')).value };
+  app.loginToken = null;
   localStorage.setItem('switchboard.name', app.name);
   const button = /** @type {HTMLButtonElement} */ ($('join'));
   const error = $('lobby-error');
@@ -216,8 +253,9 @@ async function join(e) {
   } catch (err) {
     const code = /** @type {any} */ (err).code;
     if (code === 'no-dev') {
+      showLogin();
       $('token-field').hidden = false;
-      /** @type {HTMLTextAreaElement} */ ($('token')).focus();
+      /** @type {HTMLInputElement} */ ($('username')).focus();
     }
     error.textContent = JOIN_ERRORS[code] || /** @type {Error} */ (err).message;
     teardown();
@@ -226,6 +264,12 @@ async function join(e) {
     button.disabled = false;
     button.textContent = 'Join call';
   }
+}
+
+/** Shows the sign-in fields (and hides the button that offers them). */
+function showLogin() {
+  $('login-fields').hidden = false;
+  $('show-login').hidden = true;
 }
 
 function teardown() {
@@ -522,6 +566,7 @@ function init() {
   name.addEventListener('input', applyMediaState);
 
   $('join-form').addEventListener('submit', join);
+  $('show-login').addEventListener('click', () => { showLogin(); /** @type {HTMLInputElement} */ ($('username')).focus(); });
   $('chat-form').addEventListener('submit', sendChat);
   $('leave').addEventListener('click', leave);
   $('toggle-chat').addEventListener('click', toggleSidebar);

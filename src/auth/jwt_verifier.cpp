@@ -478,9 +478,7 @@ bool JwtVerifier::has_keys() const {
 // Built by hand (Boost.JSON + one HMAC) rather than through libjwt: the output is
 // deterministic and verify() checking it with libjwt doubles as an interop test.
 // Throws std::invalid_argument on an empty secret, which would sign nothing.
-std::string sign_hs256(const std::string& secret, const TokenSpec& spec) {
-  if (secret.empty() || secret.size() > INT_MAX)
-    throw std::invalid_argument("sign_hs256: empty or oversized secret");
+std::string token_claims_json(const TokenSpec& spec) {
   json::object claims;
   claims["sub"] = spec.user.str();
   if (!spec.name.empty()) claims["name"] = spec.name;
@@ -495,10 +493,15 @@ std::string sign_hs256(const std::string& secret, const TokenSpec& spec) {
                                   {"subscribe", spec.grants.subscribe},
                                   {"data", spec.grants.data},
                                   {"admin", spec.grants.admin}};
+  return json::serialize(claims);
+}
 
+std::string sign_hs256(const std::string& secret, const TokenSpec& spec) {
+  if (secret.empty() || secret.size() > INT_MAX)
+    throw std::invalid_argument("sign_hs256: empty or oversized secret");
   std::string token = b64url_encode(R"({"alg":"HS256","typ":"JWT"})");
   token.push_back('.');
-  token += b64url_encode(json::serialize(claims));
+  token += b64url_encode(token_claims_json(spec));
   unsigned char mac[EVP_MAX_MD_SIZE];
   unsigned int mac_len = 0;
   if (HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),

@@ -88,7 +88,7 @@ class JwtVerifier {
   std::unique_ptr<Impl> impl_;
 };
 
-// Claims for a token this server mints (dev mode; the token service of a later issue).
+// Claims for a token this server mints (dev mode and the token service).
 struct TokenSpec {
   UserId user;
   std::string name;
@@ -98,6 +98,9 @@ struct TokenSpec {
   std::string issuer;    // omitted when empty
   std::string audience;  // omitted when empty
 };
+
+// The JSON claims object for `spec` (sub, name, iat, exp, iss, aud, grants).
+std::string token_claims_json(const TokenSpec& spec);
 
 // Signs `spec` with HS256 and `secret`, returning the compact JWS.
 std::string sign_hs256(const std::string& secret, const TokenSpec& spec);

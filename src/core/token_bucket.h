@@ -36,6 +36,13 @@ class TokenBucket {
     return tokens_ >= n ? 0 : (n - tokens_) / rate_;
   }
 
+  // Puts `n` taken tokens back (never above the burst), e.g. when the action
+  // they paid for turned out not to count.
+  void give(Clock::time_point now, double n = 1) {
+    refill(now);
+    tokens_ = std::min(burst_, tokens_ + n);
+  }
+
   bool full(Clock::time_point now) {
     refill(now);
     return rate_ <= 0 || tokens_ >= burst_;

@@ -8,6 +8,7 @@
 
 #include "core/json_text.h"
 #include "proto/message.h"
+#include "service/audit_log.h"
 
 namespace sb::service {
 
@@ -111,7 +112,7 @@ std::optional<std::string> metadata_field(const Request& req, const json::object
 AdminApi::AdminApi(RoomAdmin& rooms, const AdminAuth& auth, AdminApiLimits limits)
     : rooms_(rooms), auth_(auth), limits_(limits) {}
 
-Response AdminApi::handle(const Request& req) const {
+Response AdminApi::handle(const Request& req, std::string_view remote) const {
   auto url = boost::urls::parse_origin_form(req.target());
   if (!url) return json_error(req, http::status::bad_request, "bad-request", "malformed request target");
 
@@ -120,17 +121,32 @@ Response AdminApi::handle(const Request& req) const {
   const AdminAuthOutcome who =
       auth_.check(authz == req.end() ? std::string_view{} : std::string_view(authz->value()),
                   static_cast<int64_t>(std::time(nullptr)));
+  const std::string what = std::string(req.method_string()) + " " + std::string(url->path());
   if (who.result == AdminAuthResult::missing || who.result == AdminAuthResult::invalid) {
+    if (audit_) audit_->write(AuditEvent{"admin", "denied", "unauthorized", {}, {}, remote, {}, what});
     Response res = json_error(req, http::status::unauthorized, "unauthorized", who.detail);
     res.set(http::field::www_authenticate, "Bearer realm=\"switchboard-admin\"");
     return res;
   }
-  if (who.result == AdminAuthResult::forbidden)
+  if (who.result == AdminAuthResult::forbidden) {
+    if (audit_) audit_->write(AuditEvent{"admin", "denied", "forbidden", {}, {}, remote, {}, what});
     return json_error(req, http::status::forbidden, "forbidden", who.detail);
+  }
+  Response res = route(req, *url, who);
+  // Reads are not actions; everything else is recorded with its outcome.
+  if (audit_ && req.method() != http::verb::get && req.method() != http::verb::head) {
+    const std::string detail = what + " " + std::to_string(res.result_int());
+    audit_->write(AuditEvent{
+        "admin", res.result_int() < 400 ? "success" : "failure", {}, who.detail, {}, remote, {}, detail});
+  }
+  return res;
+}
 
+Response AdminApi::route(const Request& req, const boost::urls::url_view& url,
+                         const AdminAuthOutcome& who) const {
   // Route: /v1/rooms[/{room}[/peers[/{peer}]|/messages]]
   std::vector<std::string> seg;
-  for (auto s : url->segments()) seg.push_back(s);
+  for (auto s : url.segments()) seg.push_back(s);
   if (!seg.empty() && seg.back().empty()) seg.pop_back();  // a trailing slash
   // seg[0] == "v1", seg[1] == "rooms" (checked by the caller's prefix match)
   const auto method = req.method();

@@ -11,13 +11,17 @@
 // RoomAdmin call; runs on the loop that accepted the HTTP connection.
 #pragma once
 
+#include <boost/url/url_view.hpp>
 #include <cstddef>
+#include <string_view>
 
 #include "service/admin_auth.h"
 #include "service/http_routes.h"
 #include "service/room_admin.h"
 
 namespace sb::service {
+
+class AuditSink;
 
 struct AdminApiLimits {
   size_t max_room_peers = 1000000;  // largest max_peers a room may be created with
@@ -28,10 +32,18 @@ class AdminApi {
  public:
   AdminApi(RoomAdmin& rooms, const AdminAuth& auth, AdminApiLimits limits = {});
 
-  // Any request whose path is /v1/rooms or below it.
-  Response handle(const Request& req) const;
+  // Any request whose path is /v1/rooms or below it. `remote` (the client's
+  // address) is only written to the audit log.
+  Response handle(const Request& req, std::string_view remote = {}) const;
+
+  // Every refused request and every action (not GET/HEAD), with its status,
+  // goes to `audit` (may be null). Call before serving.
+  void set_audit(AuditSink* audit) { audit_ = audit; }
 
  private:
+  Response route(const Request& req, const boost::urls::url_view& url, const AdminAuthOutcome& who) const;
+
+  AuditSink* audit_ = nullptr;
   RoomAdmin& rooms_;
   const AdminAuth& auth_;
   AdminApiLimits limits_;

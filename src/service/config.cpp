@@ -107,6 +107,16 @@ void apply_toml(Config& c, const std::string& path) {
   num("webhooks.max_attempts", c.webhook_max_attempts);
   num("webhooks.retry_ms", c.webhook_retry_ms);
   num("webhooks.timeout_ms", c.webhook_timeout_ms);
+  str("identity.user_db", c.user_db);
+  str("identity.auth_backend_url", c.auth_backend_url);
+  str("identity.auth_backend_ca_file", c.auth_backend_ca_file);
+  num("identity.auth_backend_timeout_ms", c.auth_backend_timeout_ms);
+  str("identity.token_signing_key", c.token_signing_key_file);
+  num("identity.token_ttl_s", c.token_ttl_s);
+  num("identity.token_max_ttl_s", c.token_max_ttl_s);
+  num("identity.login_failure_burst", c.login_failure_burst);
+  num("identity.login_failure_refill_s", c.login_failure_refill_s);
+  str("audit.log", c.audit_log);
 
   // ICE servers.
   strings("ice.stun_urls", c.stun_urls);
@@ -179,9 +189,9 @@ void apply_toml(Config& c, const std::string& path) {
     }
   }
 
-  static const std::vector<std::string> known_top = {"listen",  "web_root", "log_format", "log_level", "dev",
-                                                     "threads", "jwt",      "limits",     "security",  "tls",
-                                                     "admin",   "webhooks", "ice",        "oidc"};
+  static const std::vector<std::string> known_top = {
+      "listen",   "web_root", "log_format", "log_level", "dev", "threads", "jwt",      "limits",
+      "security", "tls",      "admin",      "webhooks",  "ice", "oidc",    "identity", "audit"};
   for (auto& [k, v] : t) {
     (void)v;
     if (std::find(known_top.begin(), known_top.end(), std::string(k.str())) == known_top.end())
@@ -200,7 +210,9 @@ std::optional<Config> load_config(int argc, char** argv, int& exit_code) {
       "Subcommands:\n"
       "  switchboard admin rooms|peers ROOM|kick ROOM PEER|close ROOM|send ROOM DATA [--to PEER]\n"
       "                    [--server URL] [--key KEY] [--json]\n"
-      "                    the admin API from a terminal; see `switchboard admin --help`");
+      "                    the admin API from a terminal; see `switchboard admin --help`\n"
+      "  switchboard user add|remove|list|passwd|grant --db FILE ...\n"
+      "                    the user store of POST /v1/token; see `switchboard user --help`");
 
   std::string listen, config_file, secret, issuer, audience, web_root, log_format, log_level;
   std::vector<std::string> keys;
@@ -358,6 +370,52 @@ std::optional<Config> load_config(int argc, char** argv, int& exit_code) {
                      "At most one JWKS refetch for unknown key ids per this many seconds (default 60)")
           ->check(CLI::Range(0u, 86400u))
           ->group("OpenID Connect");
+  std::string user_db, backend_url, backend_ca, signing_key, audit_log;
+  unsigned backend_timeout = 0, token_ttl = 0, token_max_ttl = 0, login_burst = 0, login_refill = 0;
+  auto* o_user_db =
+      app.add_option("--user-db", user_db,
+                     "SQLite user store for POST /v1/token (created if absent) [env SWITCHBOARD_USER_DB]")
+          ->group("Identity");
+  auto* o_backend =
+      app.add_option("--auth-backend-url", backend_url,
+                     "Instead of --user-db: HTTP(S) URL that checks passwords for POST /v1/token "
+                     "[env SWITCHBOARD_AUTH_BACKEND_URL]")
+          ->group("Identity");
+  auto* o_backend_ca =
+      app.add_option("--auth-backend-ca", backend_ca,
+                     "PEM CA certificate to trust for an https:// auth backend, besides the system's")
+          ->group("Identity");
+  auto* o_backend_timeout = app.add_option("--auth-backend-timeout-ms", backend_timeout,
+                                           "Auth backend call timeout in ms (default 5000)")
+                                ->check(CLI::Range(100u, 60000u))
+                                ->group("Identity");
+  auto* o_signing_key =
+      app.add_option("--token-signing-key", signing_key,
+                     "EC P-256 private key (PEM): issue ES256 tokens (default: HS256 with the secret) "
+                     "[env SWITCHBOARD_TOKEN_SIGNING_KEY]")
+          ->group("Identity");
+  auto* o_token_ttl =
+      app.add_option("--token-ttl-s", token_ttl, "Lifetime of issued tokens without ttl_s (default 3600)")
+          ->check(CLI::Range(1u, 31u * 86400u))
+          ->group("Identity");
+  auto* o_token_max_ttl =
+      app.add_option("--token-max-ttl-s", token_max_ttl, "Largest ttl_s a login may ask for (default 86400)")
+          ->check(CLI::Range(1u, 31u * 86400u))
+          ->group("Identity");
+  auto* o_login_burst =
+      app.add_option("--login-failure-burst", login_burst,
+                     "Failed logins in a row per name before 429 (default 5; per address x4)")
+          ->check(CLI::Range(1u, 10000u))
+          ->group("Identity");
+  auto* o_login_refill =
+      app.add_option("--login-failure-refill-s", login_refill,
+                     "Then one more attempt per this many seconds (default 12; per address a quarter)")
+          ->check(CLI::Range(1u, 86400u))
+          ->group("Identity");
+  auto* o_audit = app.add_option("--audit-log", audit_log,
+                                 "Audit log of logins, token rejections, join denials, admin actions: FILE, "
+                                 "stdout or off (default off) [env SWITCHBOARD_AUDIT_LOG]")
+                      ->group("Identity");
 
   try {
     app.parse(argc, argv);
@@ -394,6 +452,10 @@ std::optional<Config> load_config(int argc, char** argv, int& exit_code) {
   if (const char* v = env("SWITCHBOARD_TURN_SECRET")) c.turn_secret = v;
   if (const char* v = env("SWITCHBOARD_OIDC_ISSUER")) c.oidc_issuer = v;
   if (const char* v = env("SWITCHBOARD_OIDC_AUDIENCE")) c.oidc_audience = v;
+  if (const char* v = env("SWITCHBOARD_USER_DB")) c.user_db = v;
+  if (const char* v = env("SWITCHBOARD_AUTH_BACKEND_URL")) c.auth_backend_url = v;
+  if (const char* v = env("SWITCHBOARD_TOKEN_SIGNING_KEY")) c.token_signing_key_file = v;
+  if (const char* v = env("SWITCHBOARD_AUDIT_LOG")) c.audit_log = v;
   // 3. flags
   if (!listen.empty() && !parse_listen(listen, c.listen_host, c.listen_port)) {
     std::cerr << "switchboard: --listen: expected HOST:PORT, got '" << listen << "'\n";
@@ -471,6 +533,22 @@ std::optional<Config> load_config(int argc, char** argv, int& exit_code) {
     exit_code = 2;
     return std::nullopt;
   }
+  if (o_user_db->count()) c.user_db = user_db;
+  if (o_backend->count()) c.auth_backend_url = backend_url;
+  if (o_backend_ca->count()) c.auth_backend_ca_file = backend_ca;
+  if (o_backend_timeout->count()) c.auth_backend_timeout_ms = backend_timeout;
+  if (o_signing_key->count()) c.token_signing_key_file = signing_key;
+  if (o_token_ttl->count()) c.token_ttl_s = token_ttl;
+  if (o_token_max_ttl->count()) c.token_max_ttl_s = token_max_ttl;
+  if (o_login_burst->count()) c.login_failure_burst = login_burst;
+  if (o_login_refill->count()) c.login_failure_refill_s = login_refill;
+  if (o_audit->count()) c.audit_log = audit_log;
+  if (!c.user_db.empty() && !c.auth_backend_url.empty()) {
+    std::cerr << "switchboard: --user-db and --auth-backend-url exclude each other\n";
+    exit_code = 2;
+    return std::nullopt;
+  }
+  if (c.audit_log.empty()) c.audit_log = "off";
   if (!c.webhook_urls.empty() && c.webhook_secret.empty()) {
     std::cerr << "switchboard: --webhook-url needs --webhook-secret (receivers must be able to check the "
                  "signature)\n";

@@ -80,6 +80,17 @@ struct Config {
   std::string oidc_ca_file;
   unsigned oidc_refetch_interval_s = 60;  // at most one JWKS refetch on unknown kids per interval
   std::vector<auth::GrantRule> oidc_grants;
+  // Identity: POST /v1/token (docs/auth.md). Enabled by user_db or auth_backend_url (not both).
+  std::string user_db;               // SQLite user store (`switchboard user ...` manages it)
+  std::string auth_backend_url;      // or: an HTTP(S) service that checks passwords
+  std::string auth_backend_ca_file;  // https backends: a PEM CA to trust besides the system's
+  unsigned auth_backend_timeout_ms = 5000;
+  std::string token_signing_key_file;    // EC P-256 private key (PEM): sign ES256; empty: HS256 secret
+  unsigned token_ttl_s = 3600;           // when the request names no ttl_s
+  unsigned token_max_ttl_s = 86400;      // cap on ttl_s
+  unsigned login_failure_burst = 5;      // failed logins in a row per name (x4 per client address)
+  unsigned login_failure_refill_s = 12;  // then one more per this many seconds (address: a quarter)
+  std::string audit_log = "off";         // FILE, "stdout" or "off"
 };
 
 // Splits "HOST:PORT", "[v6]:PORT" or ":PORT". False when malformed.

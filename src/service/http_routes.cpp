@@ -74,7 +74,13 @@ std::string resolve_static(const std::string& root, std::string_view decoded_pat
 
 }  // namespace
 
-Response handle_request(const HttpContext& ctx, const Request& req) {
+bool is_async_route(const HttpContext& ctx, const Request& req) {
+  if (!ctx.token) return false;
+  auto url = boost::urls::parse_origin_form(req.target());
+  return url && url->path() == "/v1/token";
+}
+
+Response handle_request(const HttpContext& ctx, const Request& req, std::string_view remote) {
   auto url = boost::urls::parse_origin_form(req.target());
   if (!url) return json_error(req, http::status::bad_request, "bad-request", "malformed request target");
   const std::string path = url->path();  // percent-decoded
@@ -95,12 +101,15 @@ Response handle_request(const HttpContext& ctx, const Request& req) {
   }
   if (path == "/v1/rooms" || path.starts_with("/v1/rooms/")) {
     if (!ctx.admin) return json_error(req, http::status::not_found, "not-found", "no admin API");
-    return ctx.admin(req);
+    return ctx.admin(req, remote);
   }
   if (path == "/v1/ice-servers") {
     if (!ctx.ice_servers) return json_error(req, http::status::not_found, "not-found", "no ICE server API");
     return ctx.ice_servers(req);
   }
+  if (path == "/v1/token")  // served asynchronously when configured (is_async_route)
+    return json_error(req, http::status::not_found, "not-found",
+                      "no token service: configure --user-db or --auth-backend-url");
   if (path == "/v1/dev-token") {
     if (!ctx.dev || !ctx.dev_token)
       return json_error(req, http::status::not_found, "not-found", "not in dev mode");

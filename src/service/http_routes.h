@@ -25,13 +25,27 @@ struct HttpContext {
   std::function<bool()> ready;  // for /readyz
   // GET /metrics: the Prometheus exposition. Unset: 404.
   std::function<std::string()> metrics;
-  // /v1/rooms and everything below it: the admin API (admin_api.h). Unset: 404.
-  std::function<Response(const Request&)> admin;
+  // /v1/rooms and everything below it: the admin API (admin_api.h), given the
+  // client's address for the audit log. Unset: 404.
+  std::function<Response(const Request&, std::string_view remote)> admin;
   // GET /v1/ice-servers (ice_api.h). Unset: 404.
   std::function<Response(const Request&)> ice_servers;
+
+  // Asynchronous routes. The few requests whose answer needs slow work (a
+  // password hash, a call to another server) must not hold the event loop:
+  // such a handler starts the work elsewhere and later calls `done` with the
+  // response, from any thread; the HTTP session carries it back to its own
+  // loop. The session reads nothing more from the connection meanwhile.
+  using Done = std::function<void(Response)>;
+  // POST /v1/token (identity/token_endpoint). Unset: 404.
+  std::function<void(const Request&, const std::string& client_ip, Done done)> token;
 };
 
-Response handle_request(const HttpContext& ctx, const Request& req);
+// True when `req` goes to an asynchronous route of `ctx` (see HttpContext).
+bool is_async_route(const HttpContext& ctx, const Request& req);
+
+// `remote` is the client's address (for the audit log of the admin API).
+Response handle_request(const HttpContext& ctx, const Request& req, std::string_view remote = {});
 
 // A response with `body` of `type`, keep-alive as the request asked.
 Response make_response(const Request& req, http::status status, std::string body, std::string_view type);

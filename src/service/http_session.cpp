@@ -1,5 +1,6 @@
 #include "service/http_session.h"
 
+#include <boost/asio/post.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
@@ -100,7 +101,29 @@ void HttpSessionT<Stream>::on_read(beast::error_code ec, size_t) {
       return;
     }
   }
-  respond(handle_request(*shard_.http, req));
+  const std::string ip = request_client_ip(req);
+  if (is_async_route(*shard_.http, req)) {
+    // The handler answers later, from another thread: back to this loop to write.
+    shard_.http->token(req, ip, [self = this->shared_from_this()](Response res) {
+      boost::asio::post(self->shard_.ioc, [self, r = std::make_shared<Response>(std::move(res))] {
+        self->respond(std::move(*r));
+      });
+    });
+    return;
+  }
+  respond(handle_request(*shard_.http, req, ip));
+}
+
+// The client's address for limits and the audit log: the TCP peer, or what a
+// trusted proxy's X-Forwarded-For says. Empty when the connection is gone.
+template <class Stream>
+std::string HttpSessionT<Stream>::request_client_ip(const Request& req) {
+  beast::error_code ec;
+  const auto peer = beast::get_lowest_layer(stream_).socket().remote_endpoint(ec);
+  if (ec) return {};
+  auto xff = req.find("X-Forwarded-For");
+  return client_ip(peer.address(), xff == req.end() ? std::string_view{} : std::string_view(xff->value()),
+                   *shard_.trusted_proxies);
 }
 
 // Decides whether this upgrade may become a WebSocket: Origin allow-list
@@ -131,13 +154,8 @@ std::optional<Response> HttpSessionT<Stream>::admit(const Request& req) {
                                          std::string(origin->value())) == cfg.allowed_origins.end())
       return refuse(http::status::forbidden, "forbidden", "origin not allowed", 0);
   }
-  beast::error_code ec;
-  const auto peer = beast::get_lowest_layer(stream_).socket().remote_endpoint(ec);
-  if (ec) return refuse(http::status::bad_request, "bad-request", "connection lost", 0);
-  auto xff = req.find("X-Forwarded-For");
-  client_ip_ =
-      client_ip(peer.address(), xff == req.end() ? std::string_view{} : std::string_view(xff->value()),
-                *shard_.trusted_proxies);
+  client_ip_ = request_client_ip(req);
+  if (client_ip_.empty()) return refuse(http::status::bad_request, "bad-request", "connection lost", 0);
   Verdict v = shard_.admission->admit(client_ip_, Admission::Clock::now());
   if (v.ok) return std::nullopt;
   return refuse(static_cast<http::status>(v.status), v.status == 503 ? "unavailable" : "rate-limited",
@@ -147,6 +165,8 @@ std::optional<Response> HttpSessionT<Stream>::admit(const Request& req) {
 template <class Stream>
 void HttpSessionT<Stream>::respond(Response&& response) {
   auto res = std::make_shared<Response>(std::move(response));
+  // A fresh deadline for the write: an asynchronous route may have used up the read's.
+  beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(shard_.cfg->upgrade_timeout_s));
   const bool keep_alive = res->keep_alive() && !shard_.stopping;
   res->keep_alive(keep_alive);
   http::async_write(stream_, *res,

@@ -38,6 +38,7 @@ class HttpSessionT : public std::enable_shared_from_this<HttpSessionT<Stream>> {
   void on_read(boost::beast::error_code ec, size_t bytes);
   void on_write(bool keep_alive, boost::beast::error_code ec, size_t bytes);
   std::optional<Response> admit(const Request& req);
+  std::string request_client_ip(const Request& req);
   void respond(Response&& res);
   void close();
 

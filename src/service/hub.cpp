@@ -6,6 +6,7 @@
 
 #include "core/random.h"
 #include "proto/encode.h"
+#include "service/audit_log.h"
 
 namespace sb::service {
 
@@ -47,6 +48,13 @@ void Hub::error(Session& s, std::string_view id, ErrorCode code, std::string_vie
 
 void Hub::auth_failed(Session& s, auth::TokenError e) {
   metrics_.shard(s.shard()).auth_failures[static_cast<size_t>(e)].inc();
+}
+
+void Hub::audit(const Session& s, std::string_view event, std::string_view outcome, std::string_view reason,
+                std::string_view room) {
+  if (!audit_) return;
+  audit_->write(
+      AuditEvent{event, outcome, reason, s.identity_.user.str(), s.peer_.str(), s.remote(), room, {}});
 }
 
 void Hub::reject(Session& s, const proto::ParseError& e) {
@@ -108,6 +116,7 @@ void Hub::hello(Session& s, const proto::ClientMessage& m) {
   const std::string_view token = m.token.empty() ? std::string_view(s.query_token()) : m.token;
   if (token.empty()) {
     auth_failed(s, auth::TokenError::none);
+    audit(s, "hello", "failure", "missing-token");
     error(s, m.id, ErrorCode::unauthorized, "missing token");
     return s.close(proto::close_code::unauthorized, "missing token");
   }
@@ -134,6 +143,7 @@ void Hub::finish_hello(Session& s, std::string_view id, auth::VerifyResult r) {
     spdlog::info("auth rejected remote={} reason={} detail={}", s.remote(), auth::to_string(r.error),
                  r.detail);
     auth_failed(s, r.error);
+    audit(s, "hello", "failure", auth::to_string(r.error));
     error(s, id, ErrorCode::unauthorized, std::string("invalid token: ") + auth::to_string(r.error));
     return s.close(proto::close_code::unauthorized, "invalid token");
   }
@@ -155,11 +165,15 @@ void Hub::refresh(Session& s, const proto::ClientMessage& m) {
     spdlog::info("refresh rejected peer={} reason={} detail={}", s.peer_.str(), auth::to_string(r.error),
                  r.detail);
     auth_failed(s, r.error);
+    audit(s, "refresh", "failure", auth::to_string(r.error));
     return error(s, m.id, ErrorCode::unauthorized, std::string("invalid token: ") + auth::to_string(r.error));
   }
-  if (r.identity->user != s.identity_.user)
+  if (r.identity->user != s.identity_.user) {
+    audit(s, "refresh", "failure", "other-user");
     return error(s, m.id, ErrorCode::forbidden, "the new token is for another user");
+  }
   s.identity_ = std::move(*r.identity);  // new expiry and grants; rooms already joined are kept
+  audit(s, "refresh", "success", {});
   s.send(proto::ack(m.id));
 }
 
@@ -186,8 +200,10 @@ void Hub::emit(RoomEventType type, const rtc::Room& room, const rtc::Member* pee
 
 void Hub::join(Session& s, const proto::ClientMessage& m) {
   RoomId room(m.room);
-  if (!s.identity_.grants.may_join(m.room))
+  if (!s.identity_.grants.may_join(m.room)) {
+    audit(s, "join", "denied", "room-not-granted", m.room);
     return error(s, m.id, ErrorCode::forbidden, "token does not grant this room");
+  }
   if (s.in_room(room)) return error(s, m.id, ErrorCode::already_joined, "already in this room");
   if (cfg_.max_rooms_per_conn && s.rooms_.size() >= cfg_.max_rooms_per_conn)
     return error(

@@ -31,6 +31,8 @@
 
 namespace sb::service {
 
+class AuditSink;
+
 struct HubConfig {
   unsigned heartbeat_s = 20;
   size_t max_room_peers = 50;
@@ -80,6 +82,9 @@ class Hub final : public RoomAdmin {
   size_t room_count();
   size_t peer_count();
 
+  // Token rejections, refreshes and join denials go to `audit` (may be null). Call before serving.
+  void set_audit(AuditSink* audit) { audit_ = audit; }
+
   // RoomAdmin
   std::vector<RoomInfo> rooms() override;
   std::optional<RoomInfo> room(const RoomId& room) override;
@@ -104,6 +109,9 @@ class Hub final : public RoomAdmin {
   void relay(Session& s, const proto::ClientMessage& m, routing::Clock::time_point received_at);
   void error(Session& s, std::string_view id, proto::ErrorCode code, std::string_view message);
   void auth_failed(Session& s, auth::TokenError e);
+  // One audit line about `s`, if an audit sink is set.
+  void audit(const Session& s, std::string_view event, std::string_view outcome, std::string_view reason,
+             std::string_view room = {});
   // Removes s from `room` and tells the others why. Caller holds mu_. Always
   // drops the room from the session, even when the directory no longer lists
   // it there (an operator evicted it and the notice is still on its way).
@@ -123,6 +131,7 @@ class Hub final : public RoomAdmin {
   routing::LocalBus& bus_;
   Metrics& metrics_;
   RoomEventSink* events_;
+  AuditSink* audit_ = nullptr;
   std::mutex mu_;
   rtc::RoomDirectory directory_;
 };

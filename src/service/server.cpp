@@ -14,11 +14,13 @@
 #include <thread>
 
 #include "auth/jwt_verifier.h"
+#include "auth/token_signer.h"
 #include "core/json_text.h"
 #include "core/random.h"
 #include "service/admin_api.h"
 #include "service/admin_auth.h"
 #include "service/admission.h"
+#include "service/audit_log.h"
 #include "service/client_address.h"
 #include "service/http_session.h"
 #include "service/hub.h"
@@ -27,6 +29,7 @@
 #include "service/oidc_keys.h"
 #include "service/shard.h"
 #include "service/tls.h"
+#include "service/token_endpoint.h"
 #include "service/webhooks.h"
 #include "service/ws_session.h"
 
@@ -42,6 +45,7 @@ struct Server::Impl {
   std::unique_ptr<auth::JwtVerifier> verifier;
   std::unique_ptr<auth::OidcVerifier> oidc;  // null without --oidc-issuer
   std::unique_ptr<OidcKeys> oidc_keys;       // its JWKS fetcher; stopped before the shards go
+  std::unique_ptr<AuditLog> audit;           // null with --audit-log off
   std::unique_ptr<Metrics> metrics;
   std::unique_ptr<Webhooks> webhooks;  // null without --webhook-url; destroyed before metrics
   std::unique_ptr<Hub> hub;
@@ -49,6 +53,9 @@ struct Server::Impl {
   std::unique_ptr<AdminApi> admin_api;
   std::unique_ptr<Admission> admission;
   std::unique_ptr<TrustedProxies> trusted_proxies;
+  // POST /v1/token (null unless --user-db or --auth-backend-url). Its workers
+  // answer by posting to the shards, so it is stopped before they go.
+  std::unique_ptr<TokenEndpoint> tokens;
   // Current TLS context (null: plain HTTP). Replaced on SIGHUP; read by the
   // accept handler on shard 0, the only thread that touches it.
   std::shared_ptr<boost::asio::ssl::context> tls;
@@ -67,6 +74,7 @@ struct Server::Impl {
   // What lives on shard 0's io_context goes before that io_context.
   ~Impl() {
     if (oidc_keys) oidc_keys->stop();  // no key-fetch callback may reach a session from now on
+    tokens.reset();
     grace.reset();
     signals.reset();
     acceptor.reset();
@@ -120,8 +128,14 @@ bool Server::Impl::setup() {
   vc.hs256_secret = cfg.jwt_hs256_secret;
   vc.issuer = cfg.jwt_issuer;
   vc.audience = cfg.jwt_audience;
+  std::optional<auth::TokenSigner> signer;
   try {
     for (const auto& f : cfg.jwt_public_key_files) vc.public_key_pems.push_back(read_file(f));
+    if (!cfg.token_signing_key_file.empty()) {
+      // ES256: the server must accept what it issues, so its public key joins the verifier's keys.
+      signer = auth::TokenSigner::es256(read_file(cfg.token_signing_key_file));
+      vc.public_key_pems.push_back(signer->public_key_pem());
+    }
     verifier = std::make_unique<auth::JwtVerifier>(vc);
   } catch (const std::exception& e) {
     spdlog::error("JWT keys: {}", e.what());
@@ -193,8 +207,51 @@ bool Server::Impl::setup() {
     }
     spdlog::info("webhooks: {} URL{}", cfg.webhook_urls.size(), cfg.webhook_urls.size() == 1 ? "" : "s");
   }
+  if (cfg.audit_log != "off") {
+    try {
+      audit = std::make_unique<AuditLog>(cfg.audit_log);
+    } catch (const std::exception& e) {
+      spdlog::error("{}", e.what());
+      return false;
+    }
+    spdlog::info("audit log: {}", cfg.audit_log);
+  }
+  if (!cfg.user_db.empty() || !cfg.auth_backend_url.empty()) {
+    TokenEndpointConfig tc;
+    tc.policy.issuer = cfg.jwt_issuer;
+    tc.policy.audience = cfg.jwt_audience;
+    tc.policy.default_ttl_s = std::min(cfg.token_ttl_s, cfg.token_max_ttl_s);
+    tc.policy.max_ttl_s = cfg.token_max_ttl_s;
+    tc.throttle.user_burst = cfg.login_failure_burst;
+    tc.throttle.user_per_s = 1.0 / cfg.login_failure_refill_s;
+    tc.throttle.ip_burst = 4.0 * cfg.login_failure_burst;
+    tc.throttle.ip_per_s = 4.0 / cfg.login_failure_refill_s;
+    tc.user_db = cfg.user_db;
+    tc.backend_url = cfg.auth_backend_url;
+    tc.backend_ca_file = cfg.auth_backend_ca_file;
+    tc.backend_timeout_ms = cfg.auth_backend_timeout_ms;
+    try {
+      if (!signer) {
+        if (cfg.jwt_hs256_secret.empty())
+          throw std::invalid_argument("the token service needs --token-signing-key or --jwt-hs256-secret");
+        signer = auth::TokenSigner::hs256(cfg.jwt_hs256_secret);
+      }
+      const char* alg = signer->alg();
+      tokens = std::make_unique<TokenEndpoint>(std::move(tc), std::move(*signer), audit.get());
+      spdlog::info(
+          "token service: POST /v1/token, {} tokens, {}", alg,
+          cfg.user_db.empty() ? "auth backend " + cfg.auth_backend_url : "user store " + cfg.user_db);
+    } catch (const std::exception& e) {
+      spdlog::error("token service: {}", e.what());
+      return false;
+    }
+    http.token = [this](const Request& req, const std::string& ip, HttpContext::Done done) {
+      tokens->handle(req, ip, std::move(done));
+    };
+  }
   hub = std::make_unique<Hub>(hc, *verifier, *bus, *metrics, webhooks.get());
   if (oidc) hub->set_oidc(oidc.get(), oidc_keys.get());
+  hub->set_audit(audit.get());
   metrics->rooms = [this] { return hub->room_count(); };
   metrics->peers = [this] { return hub->peer_count(); };
   metrics->ready = [this] { return !shutting_down.load(); };
@@ -203,8 +260,9 @@ bool Server::Impl::setup() {
     admin_auth->set_token_check(
         [this](std::string_view token, int64_t now) { return hub->verify_token(token, now); });
   admin_api = std::make_unique<AdminApi>(*hub, *admin_auth);
+  admin_api->set_audit(audit.get());
   http.metrics = [this] { return metrics->render(); };
-  http.admin = [this](const Request& req) { return admin_api->handle(req); };
+  http.admin = [this](const Request& req, std::string_view remote) { return admin_api->handle(req, remote); };
   http.ice_servers = [this, ice = hc.ice](const Request& req) {
     return ice_servers_response(
         req, ice, [this](std::string_view token, int64_t now) { return hub->verify_token(token, now); },

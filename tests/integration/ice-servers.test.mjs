@@ -21,7 +21,7 @@ const server = serverFixture({
     '--stun-url', STUN, '--turn-ttl-s', String(TTL)],
 });
 
-after(() => assertAllOperationsCovered('/v1/ice-servers'));
+after(() => assertAllOperationsCovered({ prefix: '/v1/ice-servers' }));
 
 const hmac = (secret, username) => crypto.createHmac('sha1', secret).update(username).digest('base64');
 

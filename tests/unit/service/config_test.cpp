@@ -202,3 +202,41 @@ publish = true
 
 }  // namespace
 }  // namespace sb::service
+
+namespace sb::service {
+
+TEST_F(LoadConfig, IdentitySettings) {
+  const std::string file = write(R"(
+[identity]
+user_db = "users.db"
+token_signing_key = "k.pem"
+token_ttl_s = 600
+token_max_ttl_s = 1200
+login_failure_burst = 3
+login_failure_refill_s = 30
+[audit]
+log = "stdout"
+)");
+  int code = -1;
+  auto c = load({"--config", file, "--token-ttl-s", "900", "--audit-log", "/var/log/sb-audit.log"}, code);
+  ASSERT_TRUE(c) << code;
+  EXPECT_EQ(c->user_db, "users.db");
+  EXPECT_EQ(c->token_signing_key_file, "k.pem");
+  EXPECT_EQ(c->token_ttl_s, 900u);  // flag beats file
+  EXPECT_EQ(c->token_max_ttl_s, 1200u);
+  EXPECT_EQ(c->login_failure_burst, 3u);
+  EXPECT_EQ(c->login_failure_refill_s, 30u);
+  EXPECT_EQ(c->audit_log, "/var/log/sb-audit.log");
+  const Config d;
+  EXPECT_EQ(d.audit_log, "off");
+  EXPECT_EQ(d.token_ttl_s, 3600u);
+  EXPECT_EQ(d.token_max_ttl_s, 86400u);
+}
+
+TEST_F(LoadConfig, UserDbAndAuthBackendExcludeEachOther) {
+  int code = -1;
+  EXPECT_FALSE(load({"--user-db", "u.db", "--auth-backend-url", "http://127.0.0.1:9/"}, code));
+  EXPECT_EQ(code, 2);
+}
+
+}  // namespace sb::service
