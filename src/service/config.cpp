@@ -108,9 +108,39 @@ void apply_toml(Config& c, const std::string& path) {
   num("webhooks.retry_ms", c.webhook_retry_ms);
   num("webhooks.timeout_ms", c.webhook_timeout_ms);
 
-  static const std::vector<std::string> known_top = {"listen",   "web_root", "log_format", "log_level",
-                                                     "dev",      "threads",  "jwt",        "limits",
-                                                     "security", "tls",      "admin",      "webhooks"};
+  // Room kinds: [limits] max_broadcast_peers, and [rooms.NAME] kind = "...", max_peers = N.
+  num("limits.max_broadcast_peers", c.max_broadcast_peers);
+  if (c.max_broadcast_peers == 0) throw std::runtime_error("limits.max_broadcast_peers must be >= 1");
+  if (const toml::node* rooms = t.get("rooms")) {
+    const toml::table* rt = rooms->as_table();
+    if (!rt) throw std::runtime_error("rooms must be a table of [rooms.NAME] tables");
+    for (auto& [name, node] : *rt) {
+      const std::string key = "rooms." + std::string(name.str());
+      const toml::table* e = node.as_table();
+      if (!e) throw std::runtime_error(key + " must be a table");
+      NamedRoom r;
+      r.pattern = std::string(name.str());
+      for (auto& [k, v] : *e) {
+        if (k.str() == "kind") {
+          auto kind = v.value<std::string>();
+          if (!kind) throw std::runtime_error(key + ".kind must be a string");
+          r.kind = *kind;
+        } else if (k.str() == "max_peers") {
+          auto n = v.value<int64_t>();
+          if (!n || *n < 1) throw std::runtime_error(key + ".max_peers must be an integer >= 1");
+          r.max_peers = static_cast<size_t>(*n);
+        } else {
+          throw std::runtime_error("unknown key '" + key + "." + std::string(k.str()) + "'");
+        }
+      }
+      if (std::string problem = check_named_room(r); !problem.empty()) throw std::runtime_error(problem);
+      c.named_rooms.push_back(std::move(r));
+    }
+  }
+
+  static const std::vector<std::string> known_top = {"listen",  "web_root", "log_format", "log_level", "dev",
+                                                     "threads", "jwt",      "limits",     "security",  "tls",
+                                                     "admin",   "webhooks", "rooms"};
   for (auto& [k, v] : t) {
     (void)v;
     if (std::find(known_top.begin(), known_top.end(), std::string(k.str())) == known_top.end())
@@ -223,6 +253,13 @@ std::optional<Config> load_config(int argc, char** argv, int& exit_code) {
           ->group("Security");
   auto* o_key = app.add_option("--tls-key", tls_key, "TLS private key (PEM)")->group("Security");
 
+  size_t max_broadcast = 0;
+  auto* o_bcast =
+      app.add_option("--max-broadcast-peers", max_broadcast,
+                     "Peers per broadcast room (default 10000) [env SWITCHBOARD_MAX_BROADCAST_PEERS]")
+          ->check(CLI::Range(size_t{1}, size_t{1000000}))
+          ->group("Limits");
+
   std::string admin_key, webhook_secret, webhook_ca;
   std::vector<std::string> webhook_urls;
   unsigned webhook_attempts = 0, webhook_retry_ms = 0;
@@ -282,6 +319,16 @@ std::optional<Config> load_config(int argc, char** argv, int& exit_code) {
   if (const char* v = env("SWITCHBOARD_DEV")) c.dev = truthy(v);
   if (const char* v = env("SWITCHBOARD_ADMIN_KEY")) c.admin_key = v;
   if (const char* v = env("SWITCHBOARD_WEBHOOK_SECRET")) c.webhook_secret = v;
+  if (const char* v = env("SWITCHBOARD_MAX_BROADCAST_PEERS")) {
+    char* end = nullptr;
+    const unsigned long long n = std::strtoull(v, &end, 10);
+    if (*end != '\0' || n < 1 || n > 1000000) {
+      std::cerr << "switchboard: SWITCHBOARD_MAX_BROADCAST_PEERS: expected 1-1000000, got '" << v << "'\n";
+      exit_code = 2;
+      return std::nullopt;
+    }
+    c.max_broadcast_peers = static_cast<size_t>(n);
+  }
   // 3. flags
   if (!listen.empty() && !parse_listen(listen, c.listen_host, c.listen_port)) {
     std::cerr << "switchboard: --listen: expected HOST:PORT, got '" << listen << "'\n";
@@ -319,6 +366,7 @@ std::optional<Config> load_config(int argc, char** argv, int& exit_code) {
   if (o_wh_ca->count()) c.webhook_ca_file = webhook_ca;
   if (o_wh_attempts->count()) c.webhook_max_attempts = webhook_attempts;
   if (o_wh_retry->count()) c.webhook_retry_ms = webhook_retry_ms;
+  if (o_bcast->count()) c.max_broadcast_peers = max_broadcast;
   if (!c.webhook_urls.empty() && c.webhook_secret.empty()) {
     std::cerr << "switchboard: --webhook-url needs --webhook-secret (receivers must be able to check the "
                  "signature)\n";

@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "service/room_config.h"
+
 namespace sb::service {
 
 struct Config {
@@ -63,6 +65,11 @@ struct Config {
   unsigned webhook_max_attempts = 5;   // first try included
   unsigned webhook_retry_ms = 500;     // first retry delay; doubles each time, at most 60 s
   unsigned webhook_timeout_ms = 5000;  // per attempt: connect, send, answer
+
+  // Room kinds: the cap of broadcast rooms (meeting rooms: max_room_peers), and
+  // `[rooms.NAME]` entries fixing the kind and cap of rooms created by a join.
+  size_t max_broadcast_peers = 10000;
+  std::vector<NamedRoom> named_rooms;
 };
 
 // Splits "HOST:PORT", "[v6]:PORT" or ":PORT". False when malformed.

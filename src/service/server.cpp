@@ -140,6 +140,8 @@ bool Server::Impl::setup() {
   hc.heartbeat_s = cfg.heartbeat_s;
   hc.max_room_peers = cfg.max_room_peers;
   hc.max_rooms_per_conn = cfg.max_rooms_per_conn;
+  hc.max_broadcast_peers = cfg.max_broadcast_peers;
+  hc.named_rooms = cfg.named_rooms;
   try {
     trusted_proxies = std::make_unique<TrustedProxies>(cfg.trusted_proxies);
   } catch (const std::exception& e) {
