@@ -6,7 +6,10 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
+import WebSocket from 'ws';
+import { Switchboard } from '../../web/sdk/switchboard.js';
 import { assertError, connectPeer, join, serverFixture, uniqueRoom } from './lib/harness.mjs';
+import { hsToken } from './lib/jwt.mjs';
 import { tmpDir } from './lib/server.mjs';
 
 const KEY = 'broadcast-test-admin-key-0123456789';
@@ -215,5 +218,39 @@ describe('admin API', () => {
     const j = await join(v, room);
     assert.equal(j.kind, 'broadcast');
     assert.equal(j.publisher, false);
+  });
+});
+
+describe('SDK', () => {
+  test('the JS client exposes the room kind, its own role and each peer\'s publisher flag', async () => {
+    const sdk = (claims) => new Switchboard({
+      url: server().wsUrl, WebSocket, reconnect: false, token: hsToken(server().secret, claims),
+    });
+    const room = uniqueRoom('sdk');
+    const pub = sdk({ sub: 'sdk-pub', room_config: BROADCAST });
+    const view = sdk({ sub: 'sdk-view', grants: { rooms: ['*'], publish: false } });
+    try {
+      await pub.connect();
+      await view.connect();
+      const jp = await pub.join(room);
+      assert.equal(jp.kind, 'broadcast');
+      assert.equal(pub.roomKind(room), 'broadcast');
+      assert.equal(pub.isPublisher(room), true);
+      const joinedEvent = new Promise((resolve) => { const off = pub.on('peer-joined', (d) => { off(); resolve(d); }); });
+      await view.join(room);
+      assert.equal(view.isPublisher(room), false);
+      assert.deepEqual(view.peers(room).map((x) => [x.user, x.publisher]), [['sdk-pub', true]]);
+      const pj = await joinedEvent;
+      assert.equal(pj.user, 'sdk-view');
+      assert.equal(pj.publisher, false);
+      assert.equal(pub.peers(room)[0].publisher, false);
+      const meet = uniqueRoom('sdk-meet');
+      await view.join(meet);
+      assert.equal(view.roomKind(meet), 'meeting');
+      assert.equal(view.isPublisher(meet), true);
+    } finally {
+      pub.close();
+      view.close();
+    }
   });
 });
