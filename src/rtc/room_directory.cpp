@@ -28,7 +28,7 @@ Member* Room::find(const PeerId& peer) {
 
 std::vector<const Member*> Room::contacts(const Member& m) const {
   std::vector<const Member*> out;
-  if (broadcast() && !m.publisher) {
+  if (!in_contact(broadcast(), m.publisher, /*other publisher=*/false)) {  // a broadcast viewer
     out.reserve(publishers.size());
     for (const PeerId& p : publishers)
       if (p != m.peer)

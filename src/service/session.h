@@ -15,6 +15,7 @@
 
 #include "auth/jwt_verifier.h"
 #include "routing/bus.h"
+#include "rtc/room_directory.h"
 
 namespace sb::service {
 
@@ -33,7 +34,7 @@ class Session : public routing::Endpoint {
     if (!in_room(room)) return {routing::Admission::absent, {}};
     if (frame.type == proto::MsgType::offer && !identity_.grants.subscribe)
       return {routing::Admission::forbidden, "recipient is missing grant: subscribe"};
-    if (frame.from_viewer && viewer_in(room))
+    if (!rtc::in_contact(/*broadcast=*/true, !frame.from_viewer, !viewer_in(room)))  // both viewers
       return {routing::Admission::forbidden, "broadcast room: a viewer may signal only publishers"};
     return {routing::Admission::ok, {}};
   }
