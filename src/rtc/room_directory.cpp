@@ -48,6 +48,7 @@ JoinStatus RoomDirectory::join(const RoomId& room, Member m, int64_t now, const 
     r.id = room;
     r.kind = created.kind;
     r.max_peers = created.max_peers ? created.max_peers : limits_.cap(r.kind);
+    r.metadata = created.metadata.empty() ? std::string("{}") : created.metadata;
     r.created_at = now;
   }
   if (r.index.contains(m.peer)) return JoinStatus::already_joined;

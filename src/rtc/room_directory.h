@@ -102,7 +102,7 @@ class RoomDirectory {
 
   // Adds `m` to `room`, creating the room if needed; on ok the new member is
   // the last of room->members. A room created by this join takes `created`
-  // (kind and max_peers; max_peers 0 means the cap for the kind) and is stamped
+  // (kind, max_peers — 0 means the cap for the kind — and metadata) and is stamped
   // `now`; for an existing room `created` is ignored: a later joiner cannot
   // change the kind or the cap. Cost: O(1) amortised (hash lookups).
   JoinStatus join(const RoomId& room, Member m, int64_t now = 0, const RoomConfig& created = {});

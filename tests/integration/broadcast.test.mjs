@@ -203,6 +203,18 @@ describe('caps', () => {
 });
 
 describe('admin API', () => {
+  test('a room created from a token room_config shows its kind, cap and metadata', async () => {
+    const room = uniqueRoom('shown');
+    const p = await publisher({ kind: 'broadcast', max_peers: 3, metadata: { title: 'Launch' } });
+    await join(p, room);
+    const res = await fetch(`${server().httpUrl}/v1/rooms/${room}`, { headers: { authorization: `Bearer ${KEY}` } });
+    assert.equal(res.status, 200);
+    const body = await res.json();
+    assert.equal(body.kind, 'broadcast');
+    assert.equal(body.max_peers, 3);
+    assert.deepEqual(body.metadata, { title: 'Launch' });
+  });
+
   test('POST /v1/rooms with kind broadcast pre-creates a broadcast room', async () => {
     const room = uniqueRoom('pre');
     const res = await fetch(`${server().httpUrl}/v1/rooms`, {

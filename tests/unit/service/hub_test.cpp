@@ -736,9 +736,12 @@ TEST_F(HubTest, BroadcastRoomsHaveTheirOwnCap) {
 }
 
 TEST_F(HubTest, TheTokensMaxPeersIsKeptBelowTheServerCap) {
-  auto a = connect_with("a", json::object{{"room_config", json::object{{"max_peers", 2}}}});
+  auto a = connect_with(
+      "a",
+      json::object{{"room_config", json::object{{"max_peers", 2}, {"metadata", json::object{{"t", 1}}}}}});
   send(*a, R"({"type":"join","room":"small"})");
   EXPECT_EQ(hub_.room(RoomId("small"))->max_peers, 2u);
+  EXPECT_EQ(hub_.room(RoomId("small"))->metadata, R"({"t":1})") << "the room_config metadata is the room's";
   auto b = connect_with("b", json::object{{"room_config", json::object{{"max_peers", 1000}}}});
   send(*b, R"({"type":"join","room":"capped"})");
   EXPECT_EQ(hub_.room(RoomId("capped"))->max_peers, 3u) << "lowered to the meeting cap";
