@@ -22,14 +22,16 @@ void field(std::string& s, std::string_view key, std::string_view value) {
   json_append_string(s, value);
 }
 
-// Writes `"peer":..,"user":..,"name":..,"metadata":{..}` (no leading comma).
-void member_fields(std::string& s, const rtc::Member& m) {
+// Writes `"peer":..,"user":..,"name":..,"metadata":{..}` (no leading comma),
+// then `,"publisher":BOOL` when `broadcast`.
+void member_fields(std::string& s, const rtc::Member& m, bool broadcast) {
   s.append("\"peer\":");
   json_append_string(s, m.peer.str());
   field(s, "user", m.user.str());
   if (!m.name.empty()) field(s, "name", m.name);
   s.append(",\"metadata\":")
       .append(m.metadata.empty() ? std::string_view("{}") : std::string_view(m.metadata));
+  if (broadcast) s.append(m.publisher ? ",\"publisher\":true" : ",\"publisher\":false");
 }
 
 }  // namespace
@@ -60,34 +62,38 @@ std::string welcome(const Welcome& w) {
   return s;
 }
 
-std::string joined(std::string_view id, const RoomId& room, const std::vector<const rtc::Member*>& others) {
+std::string joined(std::string_view id, const RoomId& room, const std::vector<const rtc::Member*>& others,
+                   std::string_view kind, bool self_publisher) {
+  const bool broadcast = kind == rtc::kBroadcast;
   std::string s = open("joined", id);
   field(s, "room", room.str());
+  field(s, "kind", kind);
+  if (broadcast) s.append(self_publisher ? ",\"publisher\":true" : ",\"publisher\":false");
   s.append(",\"peers\":[");
   bool first = true;
   for (const rtc::Member* m : others) {
     s.append(first ? "{" : ",{");
     first = false;
-    member_fields(s, *m);
+    member_fields(s, *m, broadcast);
     s.append("}");
   }
   s.append("]");
   return s;
 }
 
-std::string peer_joined(const RoomId& room, const rtc::Member& m) {
+std::string peer_joined(const RoomId& room, const rtc::Member& m, bool broadcast) {
   std::string s = open("peer-joined", {});
   field(s, "room", room.str());
   s.push_back(',');
-  member_fields(s, m);
+  member_fields(s, m, broadcast);
   return s;
 }
 
-std::string peer_updated(const RoomId& room, const rtc::Member& m) {
+std::string peer_updated(const RoomId& room, const rtc::Member& m, bool broadcast) {
   std::string s = open("peer-updated", {});
   field(s, "room", room.str());
   s.push_back(',');
-  member_fields(s, m);
+  member_fields(s, m, broadcast);
   return s;
 }
 

@@ -35,9 +35,15 @@ struct Welcome {
 };
 
 std::string welcome(const Welcome& w);
-std::string joined(std::string_view id, const RoomId& room, const std::vector<const rtc::Member*>& others);
-std::string peer_joined(const RoomId& room, const rtc::Member& m);
-std::string peer_updated(const RoomId& room, const rtc::Member& m);
+// `joined`: the room, its `kind` and the peers this connection sees. In a
+// broadcast room (kind "broadcast") the frame also says whether this
+// connection is a publisher (`publisher`, from `self_publisher`) and each peer
+// carries `publisher`; meeting-room frames carry no `publisher` field.
+std::string joined(std::string_view id, const RoomId& room, const std::vector<const rtc::Member*>& others,
+                   std::string_view kind = "meeting", bool self_publisher = false);
+// `broadcast`: add the member's `publisher` flag (broadcast rooms only).
+std::string peer_joined(const RoomId& room, const rtc::Member& m, bool broadcast = false);
+std::string peer_updated(const RoomId& room, const rtc::Member& m, bool broadcast = false);
 std::string peer_left(const RoomId& room, const PeerId& peer, std::string_view reason);
 std::string ack(std::string_view id);
 std::string pong(std::string_view id);

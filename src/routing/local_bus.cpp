@@ -66,32 +66,40 @@ void LocalBus::to_peer(const PeerId& from, const PeerId& to, const RoomId& room,
                        std::string ack_id) {
   const uint32_t origin = current_shard();
   const int target = shard_of(to, shard_count());
-  auto reply = [this, origin, from, ack_id = std::move(ack_id)](bool delivered) mutable {
-    if (delivered && ack_id.empty()) return;
-    run_on(origin, [this, origin, from, delivered, ack_id = std::move(ack_id)] {
-      if (!delivered && observer_) observer_->peer_not_found(origin);
+  auto reply = [this, origin, from, ack_id = std::move(ack_id)](Admission a) mutable {
+    if (a.verdict == Admission::ok && ack_id.empty()) return;
+    run_on(origin, [this, origin, from, a, ack_id = std::move(ack_id)] {
+      if (observer_ && a.verdict == Admission::absent) observer_->peer_not_found(origin);
+      if (observer_ && a.verdict == Admission::forbidden) observer_->relay_forbidden(origin);
       Endpoint* sender = shards_[origin].table->find(from);
       if (!sender) return;
-      sender->deliver(make_body(
-          delivered ? proto::ack(ack_id)
-                    : proto::error(ack_id, proto::ErrorCode::peer_not_found, "no such peer in this room")));
+      switch (a.verdict) {
+        case Admission::ok: sender->deliver(make_body(proto::ack(ack_id))); break;
+        case Admission::absent:
+          sender->deliver(
+              make_body(proto::error(ack_id, proto::ErrorCode::peer_not_found, "no such peer in this room")));
+          break;
+        case Admission::forbidden:
+          sender->deliver(make_body(proto::error(ack_id, proto::ErrorCode::forbidden, a.reason)));
+          break;
+      }
     });
   };
   if (target < 0) {
-    reply(false);
+    reply({Admission::absent, {}});
     return;
   }
   run_on(static_cast<uint32_t>(target),
          [this, target, to, room, frame = std::move(frame), reply = std::move(reply)]() mutable {
            Endpoint* e = shards_[static_cast<uint32_t>(target)].table->find(to);
-           const bool ok = e && e->in_room(room);
-           if (ok) {
+           const Admission a = e ? e->admit(room, frame) : Admission{Admission::absent, {}};
+           if (a.verdict == Admission::ok) {
              e->deliver(frame.body);
              if (observer_)
                observer_->relay_delivered(static_cast<uint32_t>(target), frame.type,
                                           Clock::now() - frame.received_at);
            }
-           reply(ok);
+           reply(a);
          });
 }
 
@@ -100,7 +108,7 @@ void LocalBus::deliver_local(uint32_t shard, const RoomId& room, const PeerId& e
   if (!members) return;
   size_t n = 0;
   for (Endpoint* e : *members)
-    if (e->peer_id() != except) {
+    if (e->peer_id() != except && e->admit(room, frame).verdict == Admission::ok) {
       e->deliver(frame.body);
       ++n;
     }

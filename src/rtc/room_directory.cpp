@@ -12,31 +12,52 @@ bool valid_room_name(std::string_view name) {
   });
 }
 
+bool valid_room_kind(std::string_view kind) {
+  return kind == kMeeting || kind == kBroadcast;
+}
+
 const Member* Room::find(const PeerId& peer) const {
-  for (const auto& m : members)
-    if (m.peer == peer) return &m;
-  return nullptr;
+  auto it = index.find(peer);
+  return it == index.end() ? nullptr : &members[it->second];
 }
 
 Member* Room::find(const PeerId& peer) {
-  for (auto& m : members)
-    if (m.peer == peer) return &m;
-  return nullptr;
+  auto it = index.find(peer);
+  return it == index.end() ? nullptr : &members[it->second];
 }
 
-JoinStatus RoomDirectory::join(const RoomId& room, Member m, int64_t now) {
-  auto [it, created] = rooms_.try_emplace(room);
+std::vector<const Member*> Room::contacts(const Member& m) const {
+  std::vector<const Member*> out;
+  if (!in_contact(broadcast(), m.publisher, /*other publisher=*/false)) {  // a broadcast viewer
+    out.reserve(publishers.size());
+    for (const PeerId& p : publishers)
+      if (p != m.peer)
+        if (const Member* x = find(p)) out.push_back(x);
+    return out;
+  }
+  out.reserve(members.size());
+  for (const Member& x : members)
+    if (x.peer != m.peer) out.push_back(&x);
+  return out;
+}
+
+JoinStatus RoomDirectory::join(const RoomId& room, Member m, int64_t now, const RoomConfig& created) {
+  auto [it, is_new] = rooms_.try_emplace(room);
   Room& r = it->second;
-  if (created) {
+  if (is_new) {
     r.id = room;
-    r.max_peers = limits_.max_peers;
+    r.kind = created.kind;
+    r.max_peers = created.max_peers ? created.max_peers : limits_.cap(r.kind);
+    r.metadata = created.metadata.empty() ? std::string("{}") : created.metadata;
     r.created_at = now;
   }
-  if (r.find(m.peer)) return JoinStatus::already_joined;
+  if (r.index.contains(m.peer)) return JoinStatus::already_joined;
   if (r.members.size() >= r.max_peers) {
     if (r.members.empty() && !r.persistent) rooms_.erase(it);  // only when max_peers is 0
     return JoinStatus::room_full;
   }
+  r.index.emplace(m.peer, r.members.size());
+  if (m.publisher) r.publishers.push_back(m.peer);
   r.members.push_back(std::move(m));
   ++peers_;
   return JoinStatus::ok;
@@ -45,12 +66,16 @@ JoinStatus RoomDirectory::join(const RoomId& room, Member m, int64_t now) {
 bool RoomDirectory::leave(const RoomId& room, const PeerId& peer) {
   auto it = rooms_.find(room);
   if (it == rooms_.end()) return false;
-  auto& members = it->second.members;
-  auto m = std::find_if(members.begin(), members.end(), [&](const Member& x) { return x.peer == peer; });
-  if (m == members.end()) return false;
-  members.erase(m);
+  Room& r = it->second;
+  auto pos = r.index.find(peer);
+  if (pos == r.index.end()) return false;
+  const size_t i = pos->second;
+  r.index.erase(pos);
+  if (r.members[i].publisher) std::erase(r.publishers, peer);
+  r.members.erase(r.members.begin() + static_cast<std::ptrdiff_t>(i));
+  for (size_t j = i; j < r.members.size(); ++j) r.index[r.members[j].peer] = j;
   --peers_;
-  if (members.empty() && !it->second.persistent) rooms_.erase(it);
+  if (r.members.empty() && !r.persistent) rooms_.erase(it);
   return true;
 }
 
@@ -59,7 +84,7 @@ CreateStatus RoomDirectory::create(const RoomId& room, RoomConfig cfg, int64_t n
   if (!created) return CreateStatus::exists;
   Room& r = it->second;
   r.id = room;
-  r.max_peers = cfg.max_peers ? cfg.max_peers : limits_.max_peers;
+  r.max_peers = cfg.max_peers ? cfg.max_peers : limits_.cap(cfg.kind);
   r.kind = std::move(cfg.kind);
   r.metadata = cfg.metadata.empty() ? std::string("{}") : std::move(cfg.metadata);
   r.created_at = now;

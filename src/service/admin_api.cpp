@@ -175,8 +175,10 @@ Response AdminApi::route(const Request& req, const boost::urls::url_view& url,
                           "name must be 1-64 characters of [A-Za-z0-9._-]");
       rtc::RoomConfig cfg;
       if (const json::value* k = o->if_contains("kind")) {
-        if (!k->is_string() || k->as_string() != "meeting")
-          return json_error(req, http::status::bad_request, "bad-request", "kind must be \"meeting\"");
+        if (!k->is_string() || !rtc::valid_room_kind(k->as_string()))
+          return json_error(req, http::status::bad_request, "bad-request",
+                            "kind must be \"meeting\" or \"broadcast\"");
+        cfg.kind = std::string(k->as_string());
       }
       if (const json::value* mp = o->if_contains("max_peers")) {
         if (!mp->is_int64() && !mp->is_uint64())

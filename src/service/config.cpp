@@ -189,9 +189,39 @@ void apply_toml(Config& c, const std::string& path) {
     }
   }
 
+  // Room kinds: [limits] max_broadcast_peers, and [rooms.NAME] kind = "...", max_peers = N.
+  num("limits.max_broadcast_peers", c.max_broadcast_peers);
+  if (c.max_broadcast_peers == 0) throw std::runtime_error("limits.max_broadcast_peers must be >= 1");
+  if (const toml::node* rooms = t.get("rooms")) {
+    const toml::table* rt = rooms->as_table();
+    if (!rt) throw std::runtime_error("rooms must be a table of [rooms.NAME] tables");
+    for (auto& [name, node] : *rt) {
+      const std::string key = "rooms." + std::string(name.str());
+      const toml::table* e = node.as_table();
+      if (!e) throw std::runtime_error(key + " must be a table");
+      NamedRoom r;
+      r.pattern = std::string(name.str());
+      for (auto& [k, v] : *e) {
+        if (k.str() == "kind") {
+          auto kind = v.value<std::string>();
+          if (!kind) throw std::runtime_error(key + ".kind must be a string");
+          r.kind = *kind;
+        } else if (k.str() == "max_peers") {
+          auto n = v.value<int64_t>();
+          if (!n || *n < 1) throw std::runtime_error(key + ".max_peers must be an integer >= 1");
+          r.max_peers = static_cast<size_t>(*n);
+        } else {
+          throw std::runtime_error("unknown key '" + key + "." + std::string(k.str()) + "'");
+        }
+      }
+      if (std::string problem = check_named_room(r); !problem.empty()) throw std::runtime_error(problem);
+      c.named_rooms.push_back(std::move(r));
+    }
+  }
+
   static const std::vector<std::string> known_top = {
-      "listen",   "web_root", "log_format", "log_level", "dev", "threads", "jwt",      "limits",
-      "security", "tls",      "admin",      "webhooks",  "ice", "oidc",    "identity", "audit"};
+      "listen", "web_root", "log_format", "log_level", "dev",  "threads",  "jwt",   "limits", "security",
+      "tls",    "admin",    "webhooks",   "ice",       "oidc", "identity", "audit", "rooms"};
   for (auto& [k, v] : t) {
     (void)v;
     if (std::find(known_top.begin(), known_top.end(), std::string(k.str())) == known_top.end())
@@ -305,6 +335,13 @@ std::optional<Config> load_config(int argc, char** argv, int& exit_code) {
                      "TLS certificate chain (PEM); with --tls-key serves https/wss; reloaded on SIGHUP")
           ->group("Security");
   auto* o_key = app.add_option("--tls-key", tls_key, "TLS private key (PEM)")->group("Security");
+
+  size_t max_broadcast = 0;
+  auto* o_bcast =
+      app.add_option("--max-broadcast-peers", max_broadcast,
+                     "Peers per broadcast room (default 10000) [env SWITCHBOARD_MAX_BROADCAST_PEERS]")
+          ->check(CLI::Range(size_t{1}, size_t{1000000}))
+          ->group("Limits");
 
   std::string admin_key, webhook_secret, webhook_ca;
   std::vector<std::string> webhook_urls;
@@ -456,6 +493,16 @@ std::optional<Config> load_config(int argc, char** argv, int& exit_code) {
   if (const char* v = env("SWITCHBOARD_AUTH_BACKEND_URL")) c.auth_backend_url = v;
   if (const char* v = env("SWITCHBOARD_TOKEN_SIGNING_KEY")) c.token_signing_key_file = v;
   if (const char* v = env("SWITCHBOARD_AUDIT_LOG")) c.audit_log = v;
+  if (const char* v = env("SWITCHBOARD_MAX_BROADCAST_PEERS")) {
+    char* end = nullptr;
+    const unsigned long long n = std::strtoull(v, &end, 10);
+    if (*end != '\0' || n < 1 || n > 1000000) {
+      std::cerr << "switchboard: SWITCHBOARD_MAX_BROADCAST_PEERS: expected 1-1000000, got '" << v << "'\n";
+      exit_code = 2;
+      return std::nullopt;
+    }
+    c.max_broadcast_peers = static_cast<size_t>(n);
+  }
   // 3. flags
   if (!listen.empty() && !parse_listen(listen, c.listen_host, c.listen_port)) {
     std::cerr << "switchboard: --listen: expected HOST:PORT, got '" << listen << "'\n";
@@ -549,6 +596,7 @@ std::optional<Config> load_config(int argc, char** argv, int& exit_code) {
     return std::nullopt;
   }
   if (c.audit_log.empty()) c.audit_log = "off";
+  if (o_bcast->count()) c.max_broadcast_peers = max_broadcast;
   if (!c.webhook_urls.empty() && c.webhook_secret.empty()) {
     std::cerr << "switchboard: --webhook-url needs --webhook-secret (receivers must be able to check the "
                  "signature)\n";

@@ -8,6 +8,7 @@
 
 #include "auth/oidc_verifier.h"
 #include "auth/turn_credentials.h"
+#include "service/room_config.h"
 
 namespace sb::service {
 
@@ -91,6 +92,10 @@ struct Config {
   unsigned login_failure_burst = 5;      // failed logins in a row per name (x4 per client address)
   unsigned login_failure_refill_s = 12;  // then one more per this many seconds (address: a quarter)
   std::string audit_log = "off";         // FILE, "stdout" or "off"
+  // Room kinds: the cap of broadcast rooms (meeting rooms: max_room_peers), and
+  // `[rooms.NAME]` entries fixing the kind and cap of rooms created by a join.
+  size_t max_broadcast_peers = 10000;
+  std::vector<NamedRoom> named_rooms;
 };
 
 // Splits "HOST:PORT", "[v6]:PORT" or ":PORT". False when malformed.

@@ -20,6 +20,25 @@ routing::Body body(std::string s) {
 int64_t unix_now() {
   return static_cast<int64_t>(std::time(nullptr));
 }
+// Where the members `m` is in contact with live, by value, so that they can
+// be told after the directory has changed. O(contacts): O(publishers) for a
+// broadcast viewer.
+std::vector<std::pair<uint32_t, PeerId>> audience(const rtc::Room& r, const rtc::Member& m) {
+  std::vector<std::pair<uint32_t, PeerId>> out;
+  for (const rtc::Member* x : r.contacts(m)) out.emplace_back(x->home, x->peer);
+  return out;
+}
+// The room without its members (for events about it). O(1) in members.
+rtc::Room header(const rtc::Room& r) {
+  rtc::Room h;
+  h.id = r.id;
+  h.max_peers = r.max_peers;
+  h.kind = r.kind;
+  h.metadata = r.metadata;
+  h.created_at = r.created_at;
+  h.persistent = r.persistent;
+  return h;
+}
 }  // namespace
 
 std::string_view to_string(RoomEventType t) {
@@ -39,7 +58,7 @@ Hub::Hub(HubConfig cfg, const auth::JwtVerifier& verifier, routing::LocalBus& bu
       bus_(bus),
       metrics_(metrics),
       events_(events),
-      directory_(rtc::RoomLimits{cfg_.max_room_peers}) {}
+      directory_(rtc::RoomLimits{cfg_.max_room_peers, cfg_.max_broadcast_peers}) {}
 
 void Hub::error(Session& s, std::string_view id, ErrorCode code, std::string_view message) {
   metrics_.shard(s.shard()).errors[static_cast<size_t>(code)].inc();
@@ -202,59 +221,79 @@ void Hub::join(Session& s, const proto::ClientMessage& m) {
   RoomId room(m.room);
   if (!s.identity_.grants.may_join(m.room)) {
     audit(s, "join", "denied", "room-not-granted", m.room);
-    return error(s, m.id, ErrorCode::forbidden, "token does not grant this room");
+    return error(s, m.id, ErrorCode::forbidden,
+                 "missing grant: rooms (the token does not grant room \"" + room.str() + "\")");
   }
   if (s.in_room(room)) return error(s, m.id, ErrorCode::already_joined, "already in this room");
   if (cfg_.max_rooms_per_conn && s.rooms_.size() >= cfg_.max_rooms_per_conn)
     return error(
         s, m.id, ErrorCode::forbidden,
         "joined-room limit reached (" + std::to_string(cfg_.max_rooms_per_conn) + " per connection)");
+  // The token's room_config is checked on every join, so a bad claim fails
+  // the same way whether or not the room exists; it is used only if this join
+  // creates the room and no named-room entry matches.
+  const rtc::RoomLimits limits{cfg_.max_room_peers, cfg_.max_broadcast_peers};
+  RoomConfigResult from_token = parse_room_config(s.identity_.room_config_json, limits);
+  if (!from_token.config && !from_token.error.empty())
+    return error(s, m.id, ErrorCode::bad_request, "invalid token claim: " + from_token.error);
+  const rtc::RoomConfig created = room_config_for(m.room, cfg_.named_rooms, from_token.config);
 
   const int64_t now = unix_now();
-  rtc::Member me{s.peer_,          s.identity_.user,
-                 s.identity_.name, m.metadata.empty() ? std::string("{}") : std::string(m.metadata),
-                 s.shard(),        now};
+  rtc::Member me{s.peer_,
+                 s.identity_.user,
+                 s.identity_.name,
+                 m.metadata.empty() ? std::string("{}") : std::string(m.metadata),
+                 s.shard(),
+                 now,
+                 s.identity_.grants.publish};
   std::lock_guard lock(mu_);
   const bool existed = directory_.find(room) != nullptr;
-  switch (directory_.join(room, me, now)) {
+  switch (directory_.join(room, me, now, created)) {
     case rtc::JoinStatus::already_joined:
       return error(s, m.id, ErrorCode::already_joined, "already in this room");
-    case rtc::JoinStatus::room_full: return error(s, m.id, ErrorCode::room_full, "room is full");
+    case rtc::JoinStatus::room_full: {
+      const rtc::Room* full = directory_.find(room);
+      return error(s, m.id, ErrorCode::room_full,
+                   full ? "room is full (" + std::to_string(full->max_peers) + " peers)" : "room is full");
+    }
     case rtc::JoinStatus::ok: break;
   }
+  const rtc::Room* r = directory_.find(room);
+  const rtc::Member& self = r->members.back();
   s.rooms_.push_back(room);
+  if (r->broadcast() && !self.publisher) s.viewer_in_.push_back(room);
   bus_.table(s.shard()).add_member(room, &s);
 
-  const rtc::Room* r = directory_.find(room);
-  std::vector<const rtc::Member*> others;
-  others.reserve(r->members.size());
-  for (const auto& x : r->members)
-    if (x.peer != s.peer_) others.push_back(&x);
-  s.send(proto::joined(m.id, room, others));
-  auto event = body(proto::peer_joined(room, r->members.back()));
+  // A viewer of a broadcast room sees and tells only the publishers:
+  // O(publishers) whatever the number of viewers.
+  const std::vector<const rtc::Member*> others = r->contacts(self);
+  s.send(proto::joined(m.id, room, others, r->kind, self.publisher));
+  auto event = body(proto::peer_joined(room, self, r->broadcast()));
   for (const rtc::Member* x : others) bus_.to_member(x->home, x->peer, room, event);
   if (!existed) emit(RoomEventType::room_started, *r, nullptr, {});
-  emit(RoomEventType::peer_joined, *r, &r->members.back(), {});
+  emit(RoomEventType::peer_joined, *r, &self, {});
 }
 
 void Hub::leave_locked(Session& s, const RoomId& room, std::string_view reason) {
   if (auto it = std::find(s.rooms_.begin(), s.rooms_.end(), room); it != s.rooms_.end()) s.rooms_.erase(it);
+  std::erase(s.viewer_in_, room);
   bus_.table(s.shard()).remove_member(room, &s);
   const rtc::Room* r = directory_.find(room);
   const rtc::Member* me = r ? r->find(s.peer_) : nullptr;
-  if (!me) return;  // evicted by an operator; the notice is on its way to this loop
+  if (!me) return;                      // evicted by an operator; the notice is on its way to this loop
+  const auto told = audience(*r, *me);  // O(publishers) for a broadcast viewer
   if (events_) {
-    rtc::Room before = *r;  // only with a sink: the event needs the room as it was
+    const rtc::Room before = header(*r);  // the room as it was, without copying its members
+    const rtc::Member gone = *me;
     directory_.leave(room, s.peer_);
-    emit(RoomEventType::peer_left, before, before.find(s.peer_), reason);
+    emit(RoomEventType::peer_left, before, &gone, reason);
     if (!directory_.find(room)) emit(RoomEventType::room_finished, before, nullptr, "empty");
   } else {
     directory_.leave(room, s.peer_);
   }
-  r = directory_.find(room);
-  if (!r) return;
+  if (told.empty()) return;
   auto event = body(proto::peer_left(room, s.peer_, reason));
-  for (const auto& x : r->members) bus_.to_member(x.home, x.peer, room, event);
+  for (const auto& [home, peer] : told) bus_.to_member(home, peer, room, event);
 }
 
 void Hub::leave(Session& s, const proto::ClientMessage& m) {
@@ -275,10 +314,9 @@ void Hub::update(Session& s, const proto::ClientMessage& m) {
     directory_.update(room, s.peer_, std::string(m.metadata));
     const rtc::Room* r = directory_.find(room);
     const rtc::Member* me = r ? r->find(s.peer_) : nullptr;
-    if (me) {
-      auto event = body(proto::peer_updated(room, *me));
-      for (const auto& x : r->members)
-        if (x.peer != s.peer_) bus_.to_member(x.home, x.peer, room, event);
+    if (me) {  // told to the members it is in contact with: O(publishers) for a broadcast viewer
+      auto event = body(proto::peer_updated(room, *me, r->broadcast()));
+      for (const rtc::Member* x : r->contacts(*me)) bus_.to_member(x->home, x->peer, room, event);
     }
   }
   s.send(proto::ack(m.id));
@@ -287,7 +325,14 @@ void Hub::update(Session& s, const proto::ClientMessage& m) {
 void Hub::relay(Session& s, const proto::ClientMessage& m, routing::Clock::time_point received_at) {
   RoomId room(m.room);
   if (!s.in_room(room)) return error(s, m.id, ErrorCode::not_in_room, "not in this room");
-  routing::Relay frame{body(proto::relay(m.type, room, s.peer_, m.data)), m.type, received_at};
+  // Sender-side grants; the recipient's side (subscribe, broadcast roles) is
+  // checked on the recipient's loop by Session::admit.
+  if (m.type == MsgType::offer && !s.identity_.grants.publish)
+    return error(s, m.id, ErrorCode::forbidden, "missing grant: publish");
+  if (m.type == MsgType::message && !s.identity_.grants.data)
+    return error(s, m.id, ErrorCode::forbidden, "missing grant: data");
+  routing::Relay frame{body(proto::relay(m.type, room, s.peer_, m.data)), m.type, received_at,
+                       s.viewer_in(room)};
   if (m.to.empty()) {  // only `message` may omit `to` (checked by the parser)
     metrics_.shard(s.shard()).relayed[static_cast<size_t>(m.type)].inc();
     bus_.to_room(room, s.peer_, std::move(frame));
@@ -378,6 +423,7 @@ void Hub::evicted(uint32_t home, const PeerId& peer, const RoomId& room, const r
     if (r && r->find(peer)) return;  // it left and joined again since: that membership stands
   }
   s->rooms_.erase(std::find(s->rooms_.begin(), s->rooms_.end(), room));
+  std::erase(s->viewer_in_, room);
   bus_.table(home).remove_member(room, s);
   s->deliver(notice);
 }
@@ -410,15 +456,16 @@ AdminStatus Hub::kick(const RoomId& room, const PeerId& peer, std::string_view r
     const rtc::Member* m = r->find(peer);
     if (!m) return AdminStatus::no_peer;
     home = m->home;
-    rtc::Room before = *r;
+    const rtc::Room before = header(*r);
+    const rtc::Member gone = *m;
+    const auto told = audience(*r, *m);  // O(publishers) for a broadcast viewer
     directory_.leave(room, peer);
-    emit(RoomEventType::peer_left, before, before.find(peer), "kicked");
-    r = directory_.find(room);
-    if (!r) {
+    emit(RoomEventType::peer_left, before, &gone, "kicked");
+    if (!directory_.find(room)) {
       emit(RoomEventType::room_finished, before, nullptr, "empty");
     } else {
       auto event = body(proto::peer_left(room, peer, "kicked"));
-      for (const auto& x : r->members) bus_.to_member(x.home, x.peer, room, event);
+      for (const auto& [h, p] : told) bus_.to_member(h, p, room, event);
     }
   }
   auto notice = body(proto::kicked(room, reason));

@@ -26,6 +26,7 @@
 #include "rtc/room_directory.h"
 #include "service/metrics.h"
 #include "service/room_admin.h"
+#include "service/room_config.h"
 #include "service/room_events.h"
 #include "service/session.h"
 
@@ -41,6 +42,10 @@ struct HubConfig {
   auth::IceConfig ice;             // welcome.ice_servers: STUN urls and TURN credentials minted per session
   int64_t token_leeway_s = 30;     // same leeway as token verification
   size_t max_rooms_per_conn = 16;  // 0: unlimited
+  // Room kinds: the cap of a broadcast room, and the named-room configuration
+  // (see service/room_config.h).
+  size_t max_broadcast_peers = 10000;
+  std::vector<NamedRoom> named_rooms;
 };
 
 class Hub final : public RoomAdmin {
@@ -64,7 +69,13 @@ class Hub final : public RoomAdmin {
 
   // Handles one valid message from `s`, received at `received_at` (relay
   // latency is measured from it). Cost: relay O(1) plus delivery;
-  // join/leave/update O(room size) under the directory lock.
+  // join/leave/update under the directory lock: O(room size) for a meeting
+  // room or a broadcast publisher, O(publishers) events for a broadcast viewer
+  // (plus the directory's O(members after it) re-index on leave).
+  //
+  // Grants (auth::Grants) are enforced here and in Session::admit: `rooms` on
+  // join; `publish` on sending an offer; `subscribe` on receiving an offer;
+  // `data` on sending a message. Each denial is `forbidden` naming the grant.
   void handle(Session& s, const proto::ClientMessage& m,
               routing::Clock::time_point received_at = routing::Clock::now());
 

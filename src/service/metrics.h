@@ -138,6 +138,9 @@ class Metrics final : public routing::BusObserver {
     m.delivered[static_cast<size_t>(type)].inc();
     m.relay_latency.observe(std::chrono::duration_cast<std::chrono::nanoseconds>(latency));
   }
+  void relay_forbidden(uint32_t shard) override {
+    shards_[shard]->errors[static_cast<size_t>(proto::ErrorCode::forbidden)].inc();
+  }
   void peer_not_found(uint32_t shard) override {
     shards_[shard]->errors[static_cast<size_t>(proto::ErrorCode::peer_not_found)].inc();
   }

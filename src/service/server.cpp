@@ -182,6 +182,8 @@ bool Server::Impl::setup() {
   hc.ice.stun_urls = cfg.stun_urls;
   hc.ice.turn = cfg.turn_servers;
   hc.ice.turn_ttl_s = cfg.turn_ttl_s;
+  hc.max_broadcast_peers = cfg.max_broadcast_peers;
+  hc.named_rooms = cfg.named_rooms;
   try {
     trusted_proxies = std::make_unique<TrustedProxies>(cfg.trusted_proxies);
   } catch (const std::exception& e) {

@@ -16,6 +16,7 @@
 
 #include "auth/jwt_verifier.h"
 #include "routing/bus.h"
+#include "rtc/room_directory.h"
 
 namespace sb::service {
 
@@ -26,6 +27,21 @@ class Session : public routing::Endpoint {
   const PeerId& peer_id() const override { return peer_; }
   bool in_room(const RoomId& room) const override {
     return std::find(rooms_.begin(), rooms_.end(), room) != rooms_.end();
+  }
+  // A relay to this session in `room` is refused (forbidden) when it is an
+  // offer and the token lacks `subscribe`, or when both sender and this session
+  // are viewers of a broadcast room. O(rooms of this session).
+  routing::Admission admit(const RoomId& room, const routing::Relay& frame) const override {
+    if (!in_room(room)) return {routing::Admission::absent, {}};
+    if (frame.type == proto::MsgType::offer && !identity_.grants.subscribe)
+      return {routing::Admission::forbidden, "recipient is missing grant: subscribe"};
+    if (!rtc::in_contact(/*broadcast=*/true, !frame.from_viewer, !viewer_in(room)))  // both viewers
+      return {routing::Admission::forbidden, "broadcast room: a viewer may signal only publishers"};
+    return {routing::Admission::ok, {}};
+  }
+  // True when this session is a viewer (not a publisher) of broadcast room `room`.
+  bool viewer_in(const RoomId& room) const {
+    return std::find(viewer_in_.begin(), viewer_in_.end(), room) != viewer_in_.end();
   }
 
   // Queues a complete server frame body (without seq). Never blocks.
@@ -63,6 +79,7 @@ class Session : public routing::Endpoint {
   SessionId session_;
   auth::Identity identity_;
   std::vector<RoomId> rooms_;
+  std::vector<RoomId> viewer_in_;  // the broadcast rooms of rooms_ where this session is a viewer
   // Bad-request budget: kBadRequestLimit within kBadRequestWindow closes with 4400.
   unsigned bad_requests_ = 0;
   std::chrono::steady_clock::time_point bad_window_start_{};

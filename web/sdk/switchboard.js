@@ -9,6 +9,15 @@
  * @property {string} user      The token's `sub`.
  * @property {string} [name]    Display name from the token, if any.
  * @property {Object} metadata  Whatever the peer passed to join/update.
+ * @property {boolean} [publisher]  Broadcast rooms only: true for a publisher, false for a viewer.
+ */
+
+/**
+ * @typedef {Object} JoinedRoom
+ * @property {string} room
+ * @property {'meeting'|'broadcast'} kind  The room's kind, fixed when it was created.
+ * @property {boolean} [publisher]  Broadcast rooms only: whether we are a publisher (else a viewer).
+ * @property {PeerInfo[]} peers  The OTHER peers we see: everyone, or only the publishers for a broadcast viewer.
  */
 
 /**
@@ -92,10 +101,11 @@ const PASS_THROUGH = ['message', 'offer', 'answer', 'ice-candidate', 'going-away
  * Events (listen with `addEventListener(type, e => e.detail)` or `on(type, detail => ...)`):
  * - `state` `{state, previous}` — connection state changed (see {@link ConnectionState}).
  * - `welcome` {@link Welcome} — after every successful hello (first connect and each reconnect).
- * - `peer-joined`, `peer-updated` `{room, peer, user, name?, metadata}`; `peer-left` `{room, peer, reason}`
+ * - `peer-joined`, `peer-updated` `{room, peer, user, name?, metadata, publisher?}` (`publisher` in broadcast rooms);
+ *   `peer-left` `{room, peer, reason}`
  *   (reason `left`, `disconnected`, or `gone` when a peer vanished while we were reconnecting).
  * - `message`, `offer`, `answer`, `ice-candidate` {@link RelayFrame}.
- * - `rejoined` `{room, peers}` — a room was joined again after a reconnect (our own peer id changed).
+ * - `rejoined` `{room, kind, publisher?, peers}` — a room was joined again after a reconnect (our own peer id changed).
  * - `going-away` `{reason}` — the server is shutting down; we will reconnect with backoff.
  * - `kicked` `{room, reason}`, `room-closed` `{room}` — an operator removed us from a room, or closed it: we are no
  *   longer in it (a reconnect will not re-join it). Each of its other peers is first reported with `peer-left`
@@ -116,7 +126,11 @@ export class Switchboard extends Emitter {
     this.state = 'idle';
     /** @type {Welcome|null} The latest welcome. */
     this.welcome = null;
-    /** @type {Map<string, {metadata: Object, peers: Map<string, PeerInfo>}>} Rooms we are in, with their other peers. */
+    /**
+     * Rooms we are in: our metadata, the room's kind, whether we publish there (broadcast rooms), and the other peers
+     * we see.
+     * @type {Map<string, {metadata: Object, kind: string, publisher?: boolean, peers: Map<string, PeerInfo>}>}
+     */
     this.rooms = new Map();
     /** @type {WebSocket|null} */
     this.ws = null;
@@ -155,14 +169,27 @@ export class Switchboard extends Emitter {
   }
 
   /**
-   * Joins a room. Resolves with `{room, peers}` (the OTHER peers already there).
+   * Joins a room. Resolves with `{room, kind, publisher?, peers}` (`peers`: the OTHER peers already there that we
+   * see; in a broadcast room a viewer sees only the publishers).
    * @param {string} room @param {Object} [metadata]
-   * @returns {Promise<{room: string, peers: PeerInfo[]}>}
+   * @returns {Promise<JoinedRoom>}
    */
   async join(room, metadata = {}) {
     const reply = await this.request({ type: 'join', room, metadata });
-    this._trackRoom(room, metadata, reply.peers);
+    this._trackRoom(room, metadata, reply);
     return reply;
+  }
+
+  /** The kind of a room we are in (`meeting` or `broadcast`), or null. @param {string} room @returns {string|null} */
+  roomKind(room) { return this.rooms.get(room)?.kind ?? null; }
+
+  /**
+   * Whether we may publish (send offers) in a room we are in: in a broadcast room, whether we are a publisher; in a
+   * meeting, true (the server enforces the token's `publish` grant either way). @param {string} room @returns {boolean}
+   */
+  isPublisher(room) {
+    const r = this.rooms.get(room);
+    return !!r && (r.kind !== 'broadcast' || r.publisher === true);
   }
 
   /** @param {string} room @returns {Promise<void>} */
@@ -338,11 +365,11 @@ export class Switchboard extends Emitter {
         continue;
       }
       const before = r.peers;
-      this._trackRoom(room, r.metadata, reply.peers);
+      this._trackRoom(room, r.metadata, reply);
       const now = /** @type {Map<string, PeerInfo>} */ (this.rooms.get(room)?.peers);
       for (const peer of before.keys()) if (!now.has(peer)) this.emit('peer-left', { room, peer, reason: 'gone' });
       for (const p of now.values()) if (!before.has(p.peer)) this.emit('peer-joined', { room, ...p });
-      this.emit('rejoined', { room, peers: reply.peers });
+      this.emit('rejoined', { room, kind: reply.kind, publisher: reply.publisher, peers: reply.peers });
     }
   }
 
@@ -365,9 +392,12 @@ export class Switchboard extends Emitter {
     }, delay);
   }
 
-  /** @param {string} room @param {Object} metadata @param {PeerInfo[]} peers */
-  _trackRoom(room, metadata, peers) {
-    this.rooms.set(room, { metadata, peers: new Map(peers.map((p) => [p.peer, p])) });
+  /** @param {string} room @param {Object} metadata @param {JoinedRoom} joined */
+  _trackRoom(room, metadata, joined) {
+    this.rooms.set(room, {
+      metadata, kind: joined.kind || 'meeting', publisher: joined.publisher,
+      peers: new Map(joined.peers.map((p) => [p.peer, p])),
+    });
   }
 
   /** @param {string} text */
@@ -493,6 +523,10 @@ export class Switchboard extends Emitter {
  * the others create theirs when the offer arrives. Any later renegotiation (tracks, ICE restart)
  * may start on either side; collisions are resolved by the polite peer rolling back.
  *
+ * In a broadcast room only publishers offer and send media: a viewer never offers (it has no `publish` grant) and
+ * sends no tracks; it answers the publishers' offers. A publisher calls each viewer that joins after it (a viewer
+ * cannot call it), and the publisher that joins calls everyone already there.
+ *
  * Events (`on(type, detail => ...)` or `addEventListener`):
  * - `peer` `{peer, pc}` — a connection to a remote peer was created.
  * - `stream-added` `{peer, stream}` / `stream-removed` `{peer, stream}`
@@ -517,8 +551,8 @@ export class Call extends Emitter {
   }
 
   /**
-   * Joins the room and connects to everyone in it.
-   * @param {Object} [metadata] @returns {Promise<{room: string, peers: PeerInfo[]}>}
+   * Joins the room and connects to everyone in it that it sees (see the class comment for broadcast rooms).
+   * @param {Object} [metadata] @returns {Promise<JoinedRoom>}
    */
   async join(metadata = {}) {
     const c = this.client, mine = (/** @type {any} */ f) => f.room === this.room;
@@ -529,6 +563,10 @@ export class Call extends Emitter {
       c.on('peer-left', (f) => mine(f) && this._close(f.peer, f.reason)),
       // After a reconnect our peer id is new: the others dropped our old connections, so start over.
       c.on('rejoined', (f) => { if (mine(f)) { this._closeAll('reconnected'); this._connectTo(f.peers); } }),
+      // Broadcast: a viewer cannot offer, so a publisher calls each viewer that joins.
+      c.on('peer-joined', (f) => {
+        if (mine(f) && f.publisher === false && this._mayOffer() && this.connectTo(f)) this._create(f.peer, true);
+      }),
     );
     try {
       const joined = await c.join(this.room, metadata);
@@ -560,8 +598,14 @@ export class Call extends Emitter {
 
   _unsubscribe() { this._off.splice(0).forEach((off) => off()); }
 
+  /** Whether we offer and send media here: not as a viewer of a broadcast room. */
+  _mayOffer() { return this.client.isPublisher(this.room); }
+
   /** @param {PeerInfo[]} peers */
-  _connectTo(peers) { for (const p of peers) if (this.connectTo(p)) this._create(p.peer, true); }
+  _connectTo(peers) {
+    if (!this._mayOffer()) return; // a broadcast viewer waits for the publishers' offers
+    for (const p of peers) if (this.connectTo(p)) this._create(p.peer, true);
+  }
 
   /** @param {string} peer @param {boolean} initiator */
   _create(peer, initiator) {
@@ -580,6 +624,7 @@ export class Call extends Emitter {
     const fail = (/** @type {any} */ error) => this.peers.get(peer) === p && this.emit('error', { peer, error });
 
     pc.onnegotiationneeded = async () => {
+      if (!this._mayOffer()) return; // a broadcast viewer only answers
       try {
         p.makingOffer = true;
         await pc.setLocalDescription();
@@ -617,7 +662,7 @@ export class Call extends Emitter {
    * @param {RTCPeerConnection} pc @param {boolean} initiator
    */
   _attachLocal(pc, initiator) {
-    const stream = this.localStream;
+    const stream = this._mayOffer() ? this.localStream : null; // a broadcast viewer sends nothing
     for (const kind of ['audio', 'video']) {
       const track = stream?.getTracks().find((t) => t.kind === kind) || null;
       const tr = pc.getTransceivers().find((t) => t.currentDirection !== 'stopped' && t.receiver.track.kind === kind);

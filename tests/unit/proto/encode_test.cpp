@@ -33,9 +33,25 @@ TEST(Encode, JoinedListsOthers) {
   rtc::Member b{PeerId("pb"), UserId("ub"), "", "{}", 1};
   EXPECT_EQ(
       closed(joined(R"("j")", RoomId("r"), {&a, &b}), 3),
-      R"({"type":"joined","id":"j","room":"r","peers":[{"peer":"pa","user":"ua","name":"A","metadata":{"mic":true}},)"
-      R"({"peer":"pb","user":"ub","metadata":{}}],"seq":3})");
-  EXPECT_EQ(closed(joined("", RoomId("r"), {}), 1), R"({"type":"joined","room":"r","peers":[],"seq":1})");
+      R"({"type":"joined","id":"j","room":"r","kind":"meeting","peers":[{"peer":"pa","user":"ua","name":"A",)"
+      R"("metadata":{"mic":true}},{"peer":"pb","user":"ub","metadata":{}}],"seq":3})");
+  EXPECT_EQ(closed(joined("", RoomId("r"), {}), 1),
+            R"({"type":"joined","room":"r","kind":"meeting","peers":[],"seq":1})");
+}
+
+TEST(Encode, BroadcastFramesCarryThePublisherFlag) {
+  rtc::Member a{PeerId("pa"), UserId("ua"), "", "{}", 0};
+  a.publisher = true;
+  EXPECT_EQ(closed(joined("1", RoomId("r"), {&a}, "broadcast", false), 2),
+            R"({"type":"joined","id":1,"room":"r","kind":"broadcast","publisher":false,)"
+            R"("peers":[{"peer":"pa","user":"ua","metadata":{},"publisher":true}],"seq":2})");
+  rtc::Member v{PeerId("pv"), UserId("uv"), "", "{}", 0};
+  EXPECT_EQ(
+      closed(peer_joined(RoomId("r"), v, true), 3),
+      R"({"type":"peer-joined","room":"r","peer":"pv","user":"uv","metadata":{},"publisher":false,"seq":3})");
+  EXPECT_EQ(
+      closed(peer_updated(RoomId("r"), a, true), 4),
+      R"({"type":"peer-updated","room":"r","peer":"pa","user":"ua","metadata":{},"publisher":true,"seq":4})");
 }
 
 TEST(Encode, MetadataThatLooksLikeSeparatorsIsUntouched) {

@@ -4,6 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
 #include <boost/json.hpp>
 #include <ctime>
 #include <memory>
@@ -63,13 +66,57 @@ std::string token(const std::string& user, std::vector<std::string> rooms = {"*"
   return auth::sign_hs256(kSecret, spec);
 }
 
+std::string b64url(std::string_view in) {
+  static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  std::string out;
+  size_t i = 0;
+  for (; i + 2 < in.size(); i += 3) {
+    const uint32_t v = (uint8_t(in[i]) << 16) | (uint8_t(in[i + 1]) << 8) | uint8_t(in[i + 2]);
+    for (int k = 18; k >= 0; k -= 6) out.push_back(kAlphabet[(v >> k) & 63]);
+  }
+  if (i + 1 == in.size()) {
+    const uint32_t v = uint8_t(in[i]) << 16;
+    out.push_back(kAlphabet[(v >> 18) & 63]);
+    out.push_back(kAlphabet[(v >> 12) & 63]);
+  } else if (i + 2 == in.size()) {
+    const uint32_t v = (uint8_t(in[i]) << 16) | (uint8_t(in[i + 1]) << 8);
+    for (int k = 18; k >= 6; k -= 6) out.push_back(kAlphabet[(v >> k) & 63]);
+  }
+  return out;
+}
+
+// An HS256 token for `user` with every room and `extra` claims merged in
+// (`grants` replaces the default grants; e.g. {"room_config": {...}}).
+std::string token_with(const std::string& user, json::object extra) {
+  json::object claims{{"sub", user},
+                      {"iat", std::time(nullptr)},
+                      {"exp", std::time(nullptr) + 600},
+                      {"grants", json::object{{"rooms", json::array{"*"}}}}};
+  for (auto& [k, v] : extra) claims[k] = v;
+  const std::string input = b64url(R"({"alg":"HS256","typ":"JWT"})") + "." + b64url(json::serialize(claims));
+  unsigned char mac[EVP_MAX_MD_SIZE];
+  unsigned len = 0;
+  HMAC(EVP_sha256(), kSecret.data(), static_cast<int>(kSecret.size()),
+       reinterpret_cast<const unsigned char*>(input.data()), input.size(), mac, &len);
+  return input + "." + b64url(std::string_view(reinterpret_cast<const char*>(mac), len));
+}
+
 class HubTest : public ::testing::Test {
  protected:
   HubTest()
       : verifier_(auth::VerifierConfig{kSecret, {}, "", "", 30}),
         bus_({{&ioc0_, &t0_}, {&ioc1_, &t1_}}),
         metrics_(2),
-        hub_(HubConfig{20, 3, 5, 10, {}}, verifier_, bus_, metrics_, &events_) {
+        hub_(HubConfig{20,
+                       3,
+                       5,
+                       10,
+                       {},
+                       30,
+                       16,
+                       4,  // broadcast cap: separate from the meeting cap (3)
+                       {{"named-live", "broadcast", 0}, {"named-*", "meeting", 2}}},
+             verifier_, bus_, metrics_, &events_) {
     routing::LocalBus::set_current_shard(0);
     bus_.set_observer(&metrics_);
   }
@@ -105,6 +152,24 @@ class HubTest : public ::testing::Test {
     EXPECT_EQ(s->last().at("type"), "welcome");
     s->take();
     return s;
+  }
+
+  // Connects with a token made by token_with(user, extra).
+  std::unique_ptr<FakeSession> connect_with(const std::string& user, json::object extra, uint32_t shard = 0) {
+    auto s = std::make_unique<FakeSession>(shard);
+    send(*s, R"({"type":"hello","token":")" + token_with(user, std::move(extra)) + "\"}");
+    EXPECT_EQ(s->last().at("type"), "welcome") << json::serialize(s->last());
+    s->take();
+    return s;
+  }
+
+  // Sends `frame` and returns the one frame it got back.
+  json::object reply(FakeSession& s, std::string_view frame) {
+    s.take();
+    send(s, frame);
+    auto got = s.take();
+    EXPECT_EQ(got.size(), 1u) << frame;
+    return got.empty() ? json::object{} : got.back();
   }
 
   std::string peer(const FakeSession& s) { return s.peer_id().str(); }
@@ -483,6 +548,251 @@ TEST_F(HubTest, CountsMessagesErrorsAndAuthFailuresOnTheShardWhereTheyHappen) {
   EXPECT_EQ(metrics_.shard(1).auth_failures[static_cast<size_t>(auth::TokenError::none)].get(), 1u);
   EXPECT_EQ(metrics_.shard(1).errors[static_cast<size_t>(proto::ErrorCode::unauthorized)].get(), 2u);
   EXPECT_EQ(metrics_.shard(0).sessions_started.get() + metrics_.shard(1).sessions_started.get(), 2u);
+}
+
+// --- grants and room kinds --------------------------------------------------
+
+json::object grants(json::object g) {
+  g["rooms"] = json::array{"*"};
+  return json::object{{"grants", std::move(g)}};
+}
+
+json::object broadcast_config() {
+  return json::object{{"kind", "broadcast"}};
+}
+
+TEST_F(HubTest, JoinOutsideTheRoomsGrantNamesTheGrant) {
+  auto a = connect("a", 0, {"team-*"});
+  auto r = reply(*a, R"({"type":"join","room":"other","id":"j"})");
+  EXPECT_EQ(r.at("code"), "forbidden");
+  EXPECT_EQ(r.at("id"), "j");
+  EXPECT_TRUE(r.at("message").as_string().starts_with("missing grant: rooms")) << r.at("message");
+  auto none = connect_with("n", json::object{{"grants", json::object{}}});
+  EXPECT_EQ(reply(*none, R"({"type":"join","room":"x"})").at("code"), "forbidden") << "no rooms by default";
+}
+
+TEST_F(HubTest, WithoutPublishAnOfferIsForbiddenButAnswersAndCandidatesPass) {
+  auto a = connect_with("a", grants({{"publish", false}})), b = connect("b", 1);
+  send(*a, R"({"type":"join","room":"r"})");
+  send(*b, R"({"type":"join","room":"r"})");
+  b->take();
+  auto r = reply(*a, R"({"type":"offer","room":"r","to":")" + peer(*b) + R"(","data":{},"id":7})");
+  EXPECT_EQ(r.at("code"), "forbidden");
+  EXPECT_EQ(r.at("id"), 7);
+  EXPECT_EQ(r.at("message"), "missing grant: publish");
+  EXPECT_TRUE(b->take().empty());
+  for (const char* type : {"answer", "ice-candidate", "message"}) {
+    EXPECT_EQ(reply(*a, std::string(R"({"type":")") + type + R"(","room":"r","to":")" + peer(*b) +
+                            R"(","data":{},"id":1})")
+                  .at("type"),
+              "ack")
+        << type;
+    EXPECT_EQ(b->take().at(0).at("type"), type);
+  }
+}
+
+TEST_F(HubTest, WithoutSubscribeNoOfferReachesThePeerAndTheSenderIsTold) {
+  auto a = connect("a", 0), b = connect_with("b", grants({{"subscribe", false}}), 1);
+  send(*a, R"({"type":"join","room":"r"})");
+  send(*b, R"({"type":"join","room":"r"})");
+  a->take();
+  b->take();
+  auto r = reply(*a, R"({"type":"offer","room":"r","to":")" + peer(*b) + R"(","data":{},"id":"o"})");
+  EXPECT_EQ(r.at("code"), "forbidden");
+  EXPECT_EQ(r.at("id"), "o");
+  EXPECT_EQ(r.at("message"), "recipient is missing grant: subscribe");
+  EXPECT_TRUE(b->take().empty());
+  EXPECT_EQ(metrics_.shard(0).errors[static_cast<size_t>(proto::ErrorCode::forbidden)].get(), 1u);
+  // b may still offer (it publishes), and receive everything but offers
+  EXPECT_EQ(
+      reply(*b, R"({"type":"offer","room":"r","to":")" + peer(*a) + R"(","data":{},"id":1})").at("type"),
+      "ack");
+  EXPECT_EQ(
+      reply(*a, R"({"type":"answer","room":"r","to":")" + peer(*b) + R"(","data":{},"id":2})").at("type"),
+      "ack");
+  EXPECT_EQ(b->take().at(0).at("type"), "answer");
+}
+
+TEST_F(HubTest, WithoutDataNoMessageOfAnyKind) {
+  auto a = connect_with("a", grants({{"data", false}})), b = connect("b", 1);
+  send(*a, R"({"type":"join","room":"r"})");
+  send(*b, R"({"type":"join","room":"r"})");
+  b->take();
+  for (std::string to : {std::string(), R"(,"to":")" + peer(*b) + "\""}) {
+    auto r = reply(*a, R"({"type":"message","room":"r","data":1,"id":3)" + to + "}");
+    EXPECT_EQ(r.at("code"), "forbidden");
+    EXPECT_EQ(r.at("id"), 3);
+    EXPECT_EQ(r.at("message"), "missing grant: data");
+  }
+  EXPECT_TRUE(b->take().empty());
+  EXPECT_EQ(
+      reply(*a, R"({"type":"offer","room":"r","to":")" + peer(*b) + R"(","data":{},"id":1})").at("type"),
+      "ack");
+}
+
+TEST_F(HubTest, MeetingRoomsSayTheirKindAndCarryNoPublisherFlag) {
+  auto a = connect("a");
+  auto j = reply(*a, R"({"type":"join","room":"r"})");
+  EXPECT_EQ(j.at("kind"), "meeting");
+  EXPECT_FALSE(j.contains("publisher"));
+}
+
+TEST_F(HubTest, BroadcastViewersSeeOnlyPublishersAndPublishersSeeEveryone) {
+  auto p = connect_with("p", json::object{{"room_config", broadcast_config()}}, 0);
+  auto j = reply(*p, R"({"type":"join","room":"show"})");
+  EXPECT_EQ(j.at("kind"), "broadcast");
+  EXPECT_EQ(j.at("publisher"), true);
+  auto v1 = connect_with("v1", grants({{"publish", false}}), 1);
+  auto v2 = connect_with("v2", grants({{"publish", false}}), 0);
+  j = reply(*v1, R"({"type":"join","room":"show"})");
+  EXPECT_EQ(j.at("kind"), "broadcast");
+  EXPECT_EQ(j.at("publisher"), false);
+  ASSERT_EQ(j.at("peers").as_array().size(), 1u);
+  EXPECT_EQ(j.at("peers").at(0).at("peer").as_string(), peer(*p));
+  EXPECT_EQ(j.at("peers").at(0).at("publisher"), true);
+  auto ev = p->take();
+  ASSERT_EQ(ev.size(), 1u);
+  EXPECT_EQ(ev[0].at("type"), "peer-joined");
+  EXPECT_EQ(ev[0].at("publisher"), false);
+  j = reply(*v2, R"({"type":"join","room":"show"})");
+  EXPECT_EQ(j.at("peers").as_array().size(), 1u) << "v1 is not listed to v2";
+  EXPECT_TRUE(v1->take().empty()) << "no peer-joined between viewers";
+  EXPECT_EQ(p->take().size(), 1u);
+
+  // a viewer's update and leave reach only the publishers
+  send(*v1, R"({"type":"update","room":"show","metadata":{"hand":true},"id":"u"})");
+  EXPECT_EQ(v1->take().at(0).at("type"), "ack");
+  EXPECT_EQ(p->take().at(0).at("type"), "peer-updated");
+  EXPECT_TRUE(v2->take().empty());
+
+  // signalling: publisher <-> viewer yes, viewer <-> viewer no
+  EXPECT_EQ(
+      reply(*p, R"({"type":"offer","room":"show","to":")" + peer(*v1) + R"(","data":{},"id":1})").at("type"),
+      "ack");
+  EXPECT_EQ(v1->take().at(0).at("type"), "offer");
+  EXPECT_EQ(
+      reply(*v1, R"({"type":"answer","room":"show","to":")" + peer(*p) + R"(","data":{},"id":2})").at("type"),
+      "ack");
+  EXPECT_EQ(p->take().at(0).at("type"), "answer");
+  for (const char* type : {"answer", "ice-candidate", "message"}) {
+    auto r = reply(*v1, std::string(R"({"type":")") + type + R"(","room":"show","to":")" + peer(*v2) +
+                            R"(","data":{},"id":3})");
+    EXPECT_EQ(r.at("code"), "forbidden") << type;
+    EXPECT_EQ(r.at("id"), 3);
+    EXPECT_EQ(r.at("message"), "broadcast room: a viewer may signal only publishers");
+  }
+  EXPECT_EQ(reply(*v1, R"({"type":"offer","room":"show","to":")" + peer(*p) + R"(","data":{},"id":4})")
+                .at("message"),
+            "missing grant: publish");
+  EXPECT_TRUE(v2->take().empty());
+
+  // room-wide messages: a viewer's reach the publishers only, a publisher's everyone
+  send(*v1, R"({"type":"message","room":"show","data":"from v1"})");
+  EXPECT_EQ(p->take().at(0).at("data"), "from v1");
+  EXPECT_TRUE(v2->take().empty());
+  send(*p, R"({"type":"message","room":"show","data":"from p"})");
+  EXPECT_EQ(v1->take().at(0).at("data"), "from p");
+  EXPECT_EQ(v2->take().at(0).at("data"), "from p");
+
+  // a second publisher is announced to everyone and sees everyone
+  auto p2 = connect_with("p2", {}, 1);
+  j = reply(*p2, R"({"type":"join","room":"show"})");
+  EXPECT_EQ(j.at("peers").as_array().size(), 3u);
+  for (auto* s : {p.get(), v1.get(), v2.get()}) EXPECT_EQ(s->take().at(0).at("type"), "peer-joined");
+
+  send(*v1, R"({"type":"leave","room":"show"})");
+  EXPECT_EQ(p->take().at(0).at("type"), "peer-left");
+  EXPECT_EQ(p2->take().at(0).at("type"), "peer-left");
+  EXPECT_TRUE(v2->take().empty());
+  routing::LocalBus::set_current_shard(0);
+  hub_.disconnect(*v2);
+  EXPECT_EQ(p->take().at(0).at("reason"), "disconnected");
+  send(*p, R"({"type":"leave","room":"show"})");
+  EXPECT_EQ(p2->take().at(0).at("type"), "peer-left");
+}
+
+TEST_F(HubTest, ALaterJoinerCannotChangeTheKind) {
+  auto a = connect("a");
+  send(*a, R"({"type":"join","room":"m"})");
+  auto b =
+      connect_with("b", json::object{{"room_config", json::object{{"kind", "broadcast"}, {"max_peers", 1}}}});
+  auto j = reply(*b, R"({"type":"join","room":"m"})");
+  EXPECT_EQ(j.at("kind"), "meeting");
+  EXPECT_EQ(hub_.room(RoomId("m"))->max_peers, 3u);
+  auto c = connect("c");
+  EXPECT_EQ(reply(*c, R"({"type":"join","room":"m"})").at("type"), "joined") << "b's max_peers 1 was ignored";
+}
+
+TEST_F(HubTest, BroadcastRoomsHaveTheirOwnCap) {
+  std::vector<std::unique_ptr<FakeSession>> s;
+  for (int i = 0; i < 5; ++i)
+    s.push_back(connect_with(std::to_string(i), json::object{{"room_config", broadcast_config()}}, i % 2));
+  for (int i = 0; i < 4; ++i)
+    EXPECT_EQ(reply(*s[i], R"({"type":"join","room":"big"})").at("type"), "joined")
+        << i << " > meeting cap 3";
+  auto r = reply(*s[4], R"({"type":"join","room":"big"})");
+  EXPECT_EQ(r.at("code"), "room-full");
+  EXPECT_EQ(r.at("message"), "room is full (4 peers)");
+}
+
+TEST_F(HubTest, TheTokensMaxPeersIsKeptBelowTheServerCap) {
+  auto a = connect_with(
+      "a",
+      json::object{{"room_config", json::object{{"max_peers", 2}, {"metadata", json::object{{"t", 1}}}}}});
+  send(*a, R"({"type":"join","room":"small"})");
+  EXPECT_EQ(hub_.room(RoomId("small"))->max_peers, 2u);
+  EXPECT_EQ(hub_.room(RoomId("small"))->metadata, R"({"t":1})") << "the room_config metadata is the room's";
+  auto b = connect_with("b", json::object{{"room_config", json::object{{"max_peers", 1000}}}});
+  send(*b, R"({"type":"join","room":"capped"})");
+  EXPECT_EQ(hub_.room(RoomId("capped"))->max_peers, 3u) << "lowered to the meeting cap";
+}
+
+TEST_F(HubTest, NamedRoomConfigurationBeatsTheToken) {
+  auto a = connect_with("a", json::object{{"room_config", json::object{{"kind", "meeting"}}}});
+  EXPECT_EQ(reply(*a, R"({"type":"join","room":"named-live"})").at("kind"), "broadcast");
+  EXPECT_EQ(hub_.room(RoomId("named-live"))->max_peers, 4u);
+  auto b = connect_with("b", json::object{{"room_config", broadcast_config()}});
+  EXPECT_EQ(reply(*b, R"({"type":"join","room":"named-other"})").at("kind"), "meeting") << "pattern named-*";
+  EXPECT_EQ(hub_.room(RoomId("named-other"))->max_peers, 2u);
+}
+
+TEST_F(HubTest, AnInvalidRoomConfigIsABadRequestNamingTheProblem) {
+  for (json::value bad :
+       {json::value(json::object{{"kind", "webinar"}}), json::value(json::object{{"max_peers", 0}}),
+        json::value(json::object{{"max_peers", "9"}}), json::value(json::object{{"x", 1}})}) {
+    auto a = connect_with("a", json::object{{"room_config", bad}});
+    auto r = reply(*a, R"({"type":"join","room":"r","id":1})");
+    EXPECT_EQ(r.at("code"), "bad-request") << json::serialize(bad);
+    EXPECT_TRUE(r.at("message").as_string().starts_with("invalid token claim: room_config"))
+        << r.at("message");
+    EXPECT_EQ(hub_.room(RoomId("r")), std::nullopt);
+  }
+}
+
+TEST_F(HubTest, KickingAViewerTellsOnlyThePublishers) {
+  auto p = connect_with("p", json::object{{"room_config", broadcast_config()}});
+  auto v1 = connect_with("v1", grants({{"publish", false}}), 1);
+  auto v2 = connect_with("v2", grants({{"publish", false}}), 1);
+  for (auto* s : {p.get(), v1.get(), v2.get()}) send(*s, R"({"type":"join","room":"show"})");
+  p->take();
+  v1->take();
+  v2->take();
+  EXPECT_EQ(hub_.kick(RoomId("show"), PeerId(peer(*v1)), "bye"), AdminStatus::ok);
+  drain();
+  EXPECT_EQ(p->take().at(0).at("reason"), "kicked");
+  EXPECT_TRUE(v2->take().empty());
+  EXPECT_EQ(v1->take().at(0).at("type"), "kicked");
+}
+
+TEST_F(HubTest, AdminCanPreCreateABroadcastRoom) {
+  RoomInfo info;
+  rtc::RoomConfig cfg;
+  cfg.kind = "broadcast";
+  ASSERT_EQ(hub_.create_room(RoomId("pre"), cfg, info), AdminStatus::ok);
+  EXPECT_EQ(info.kind, "broadcast");
+  EXPECT_EQ(info.max_peers, 4u);
+  auto v = connect_with("v", grants({{"publish", false}}));
+  EXPECT_EQ(reply(*v, R"({"type":"join","room":"pre"})").at("publisher"), false);
 }
 
 }  // namespace
