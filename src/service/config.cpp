@@ -107,10 +107,14 @@ void apply_toml(Config& c, const std::string& path) {
   num("webhooks.max_attempts", c.webhook_max_attempts);
   num("webhooks.retry_ms", c.webhook_retry_ms);
   num("webhooks.timeout_ms", c.webhook_timeout_ms);
+  num("resume.window_s", c.resume_window_s);
+  num("resume.buffer_messages", c.resume_buffer_messages);
+  num("resume.buffer_bytes", c.resume_buffer_bytes);
+  num("limits.drain_spread_s", c.drain_spread_s);
 
-  static const std::vector<std::string> known_top = {"listen",   "web_root", "log_format", "log_level",
-                                                     "dev",      "threads",  "jwt",        "limits",
-                                                     "security", "tls",      "admin",      "webhooks"};
+  static const std::vector<std::string> known_top = {"listen",  "web_root", "log_format", "log_level", "dev",
+                                                     "threads", "jwt",      "limits",     "security",  "tls",
+                                                     "admin",   "webhooks", "resume"};
   for (auto& [k, v] : t) {
     (void)v;
     if (std::find(known_top.begin(), known_top.end(), std::string(k.str())) == known_top.end())
@@ -250,6 +254,30 @@ std::optional<Config> load_config(int argc, char** argv, int& exit_code) {
                          ->check(CLI::Range(1u, 600000u))
                          ->group("Operations");
 
+  // Session resume and graceful drain.
+  unsigned resume_window = 0, drain_spread = 0;
+  size_t resume_messages = 0, resume_bytes = 0;
+  auto* o_rs_window = app.add_option("--resume-window-s", resume_window,
+                                     "Seconds a dropped session can be resumed, 0 = off (default 30) "
+                                     "[env SWITCHBOARD_RESUME_WINDOW_S]")
+                          ->check(CLI::Range(0u, 3600u))
+                          ->group("Resume");
+  auto* o_rs_msgs = app.add_option("--resume-buffer-messages", resume_messages,
+                                   "Frames kept per session for replay (default 1000) "
+                                   "[env SWITCHBOARD_RESUME_BUFFER_MESSAGES]")
+                        ->check(CLI::Range(size_t{1}, size_t{1000000}))
+                        ->group("Resume");
+  auto* o_rs_bytes = app.add_option("--resume-buffer-bytes", resume_bytes,
+                                    "Bytes kept per session for replay (default 1 MiB) "
+                                    "[env SWITCHBOARD_RESUME_BUFFER_BYTES]")
+                         ->check(CLI::Range(size_t{1024}, size_t{1} << 30))
+                         ->group("Resume");
+  auto* o_drain = app.add_option("--drain-spread-s", drain_spread,
+                                 "SIGTERM: close connections spread over this many seconds, 0 = at once "
+                                 "(default 5) [env SWITCHBOARD_DRAIN_SPREAD_S]")
+                      ->check(CLI::Range(0u, 3600u))
+                      ->group("Resume");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -282,6 +310,27 @@ std::optional<Config> load_config(int argc, char** argv, int& exit_code) {
   if (const char* v = env("SWITCHBOARD_DEV")) c.dev = truthy(v);
   if (const char* v = env("SWITCHBOARD_ADMIN_KEY")) c.admin_key = v;
   if (const char* v = env("SWITCHBOARD_WEBHOOK_SECRET")) c.webhook_secret = v;
+  {  // session resume and drain
+    auto env_num = [&](const char* name, auto& out) {
+      const char* v = env(name);
+      if (!v) return true;
+      char* end = nullptr;
+      const unsigned long long n = std::strtoull(v, &end, 10);
+      if (*end || *v == '-') {
+        std::cerr << "switchboard: " << name << ": expected a non-negative integer, got '" << v << "'\n";
+        return false;
+      }
+      out = static_cast<std::remove_reference_t<decltype(out)>>(n);
+      return true;
+    };
+    if (!env_num("SWITCHBOARD_RESUME_WINDOW_S", c.resume_window_s) ||
+        !env_num("SWITCHBOARD_RESUME_BUFFER_MESSAGES", c.resume_buffer_messages) ||
+        !env_num("SWITCHBOARD_RESUME_BUFFER_BYTES", c.resume_buffer_bytes) ||
+        !env_num("SWITCHBOARD_DRAIN_SPREAD_S", c.drain_spread_s)) {
+      exit_code = 2;
+      return std::nullopt;
+    }
+  }
   // 3. flags
   if (!listen.empty() && !parse_listen(listen, c.listen_host, c.listen_port)) {
     std::cerr << "switchboard: --listen: expected HOST:PORT, got '" << listen << "'\n";
@@ -319,6 +368,10 @@ std::optional<Config> load_config(int argc, char** argv, int& exit_code) {
   if (o_wh_ca->count()) c.webhook_ca_file = webhook_ca;
   if (o_wh_attempts->count()) c.webhook_max_attempts = webhook_attempts;
   if (o_wh_retry->count()) c.webhook_retry_ms = webhook_retry_ms;
+  if (o_rs_window->count()) c.resume_window_s = resume_window;
+  if (o_rs_msgs->count()) c.resume_buffer_messages = resume_messages;
+  if (o_rs_bytes->count()) c.resume_buffer_bytes = resume_bytes;
+  if (o_drain->count()) c.drain_spread_s = drain_spread;
   if (!c.webhook_urls.empty() && c.webhook_secret.empty()) {
     std::cerr << "switchboard: --webhook-url needs --webhook-secret (receivers must be able to check the "
                  "signature)\n";

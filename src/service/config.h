@@ -63,6 +63,12 @@ struct Config {
   unsigned webhook_max_attempts = 5;   // first try included
   unsigned webhook_retry_ms = 500;     // first retry delay; doubles each time, at most 60 s
   unsigned webhook_timeout_ms = 5000;  // per attempt: connect, send, answer
+
+  // Session resume and graceful drain.
+  unsigned resume_window_s = 30;             // a dropped session waits this long to be resumed; 0: off
+  size_t resume_buffer_messages = 1000;      // per session: recent frames kept for replay
+  size_t resume_buffer_bytes = 1024 * 1024;  // ... and their bytes; parked past either: session ends
+  unsigned drain_spread_s = 5;               // SIGTERM: connections are closed spread over this time
 };
 
 // Splits "HOST:PORT", "[v6]:PORT" or ":PORT". False when malformed.
