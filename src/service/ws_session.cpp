@@ -77,6 +77,7 @@ void WsSessionT<NextLayer>::do_read() {
 template <class NextLayer>
 void WsSessionT<NextLayer>::resume_reading() {
   read_paused_ = false;
+  paused_self_.reset();
   asio::post(ws_.get_executor(), [self = self()] {
     if (!self->read_pending_ && !self->read_paused_ && !self->finished_) self->do_read();
   });
@@ -86,6 +87,7 @@ template <class NextLayer>
 void WsSessionT<NextLayer>::forward_to(uint32_t home, const SessionId& session, uint64_t ticket) {
   fwd_ = Forward{home, session, ticket};
   read_paused_ = true;
+  paused_self_ = self();  // no read is pending to keep this session alive meanwhile
 }
 
 template <class NextLayer>

@@ -132,8 +132,9 @@ class WsSessionT final : public WsSession {
   };
   std::optional<Forward> fwd_;
   bool read_pending_ = false;
-  bool read_paused_ = false;      // while a resume is being decided on the home loop
-  bool resumable_close_ = false;  // closing with 1001 or 4408: the session may be resumed
+  bool read_paused_ = false;                // while a resume is being decided on the home loop
+  std::shared_ptr<WsSession> paused_self_;  // keeps the session alive while paused (no read pending)
+  bool resumable_close_ = false;            // closing with 1001 or 4408: the session may be resumed
 };
 
 using PlainWsSession = WsSessionT<boost::beast::tcp_stream>;
