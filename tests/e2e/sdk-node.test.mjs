@@ -25,7 +25,8 @@ class NoAutoPong extends WebSocket {
 }
 
 test('SDK in Node against the server', { timeout: 60000 }, async (t) => {
-  const server = await startServer(t, { args: ['--heartbeat-s', '1', '--jwt-hs256-secret', SECRET] });
+  // A dropped session is kept 3 s for a resume (the default is 30 s), so that the re-join path can be shown too.
+  const server = await startServer(t, { args: ['--heartbeat-s', '1', '--jwt-hs256-secret', SECRET, '--resume-window-s', '3'] });
   const wsUrl = `${server.origin.replace(/^http/, 'ws')}/ws`;
   const devToken = async (name) => (await (await fetch(`${server.origin}/v1/dev-token?name=${name}`)).json()).token;
   const cleanups = [];
@@ -110,9 +111,12 @@ test('SDK in Node against the server', { timeout: 60000 }, async (t) => {
   await t.test('reconnect: new token fetched, re-hello, re-join with metadata, vanished peers reported', async () => {
     const proxy = await startProxy(new URL(server.origin).host, { cleanups });
     let tokens = 0;
+    let aSawLeft;
     const c = client({
       url: `${proxy.origin.replace(/^http/, 'ws')}/ws`,
-      getToken: async () => { tokens++; return devToken('Cid'); },
+      // The second token only once the old session is gone (its resume window passed): a re-join then
+      // finds the room without it.
+      getToken: async () => { tokens++; if (tokens > 1) await aSawLeft; return devToken('Cid'); },
       minBackoffMs: 200,
       resume: false, // the path taken when a session cannot be resumed
     });
@@ -123,7 +127,7 @@ test('SDK in Node against the server', { timeout: 60000 }, async (t) => {
 
     const states = [];
     c.on('state', ({ state }) => states.push(state));
-    const aSawLeft = next(a, 'peer-left', (d) => d.peer === oldPeer);
+    aSawLeft = next(a, 'peer-left', (d) => d.peer === oldPeer);
     const aSawJoin = next(a, 'peer-joined', (d) => d.peer !== oldPeer && d.metadata.name === 'Cid');
     const gone = next(c, 'peer-left', (d) => d.peer === b.peerId);
     const rejoined = next(c, 'rejoined');
