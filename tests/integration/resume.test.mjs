@@ -297,3 +297,25 @@ test('a client that closes with 1000 has left: no parking, peer-left at once', a
   await a.close(1000);
   assert.equal((await b.next({ type: 'peer-left', room, peer: a.peer })).reason, 'disconnected');
 });
+
+test('room broadcasts and membership events while parked are replayed too', async () => {
+  const server = await start(['--threads', '2']);
+  const { a, b, room } = await pair(server);
+  const seen = lastSeq(a);
+  await drop(server, a);
+  assert.equal((await b.request({ type: 'message', room, data: 'to all' })).type, 'ack');
+  const c = await connectPeer(server, { name: 'c', claims: { sub: 'carol' } });
+  await join(c, room);
+  await b.next({ type: 'peer-joined', room, peer: c.peer });
+  assert.equal((await b.request({ type: 'update', room, metadata: { mic: false } })).type, 'ack');
+  await b.request({ type: 'leave', room });
+  const r = await resume(server, { sub: 'alice', session: a.welcome.session, resume_token: a.welcome.resume_token, last_seq: seen });
+  assert.equal(r.welcome.resumed, true);
+  assert.deepEqual(r.before.map((m) => [m.type, m.peer ?? m.from]), [
+    ['message', b.peer], ['peer-joined', c.peer], ['peer-updated', b.peer], ['peer-left', b.peer],
+  ]);
+  assert.equal(r.before.at(-1).reason, 'left');
+  // c joined while a was away, and sees a as a member all along.
+  const joined = c.received('joined')[0];
+  assert.ok(joined.peers.some((p) => p.peer === a.peer), JSON.stringify(joined));
+});
