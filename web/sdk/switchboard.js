@@ -134,6 +134,7 @@ export class Switchboard extends Emitter {
     /** Highest `seq` received in the current session: sent as `resume.last_seq`, and frames at or below it are
      * duplicates. */
     this._lastSeq = 0;
+    this._seqLive = false;
     /** @type {{heartbeat: any, retry: any, refresh: any}} */
     this._timers = { heartbeat: 0, retry: 0, refresh: 0 };
   }
@@ -304,6 +305,7 @@ export class Switchboard extends Emitter {
     if (!WS) throw new Error('no WebSocket implementation: pass options.WebSocket');
     const ws = new WS(this.url);
     this.ws = ws;
+    this._seqLive = false; // until this connection's welcome
     const welcome = await new Promise((resolve, reject) => {
       this._abortOpen = reject;
       let helloId = 0;
@@ -393,9 +395,18 @@ export class Switchboard extends Emitter {
     try { f = JSON.parse(text); } catch { return; }
     this._lastRx = Date.now();
     if (typeof f.seq === 'number') {
-      if (f.type === 'welcome') this._lastSeq = f.seq; // a new session starts again at a low seq
-      else if (f.seq <= this._lastSeq) return; // already seen: a replay must not deliver a frame twice
-      else this._lastSeq = f.seq;
+      if (f.type === 'welcome') {
+        this._lastSeq = f.seq; // a new session starts again at a low seq
+        this._seqLive = true;
+      } else if (!this._seqLive) {
+        // Before this connection's welcome: replayed frames (seq > last_seq), or the first frames of a new session
+        // (an error to the hello, seq 1 again): never dropped.
+        if (f.seq > this._lastSeq) this._lastSeq = f.seq;
+      } else if (f.seq <= this._lastSeq) {
+        return; // already seen: a replay must not deliver a frame twice
+      } else {
+        this._lastSeq = f.seq;
+      }
     }
     if (f.id !== undefined && f.id !== null) {
       const err = f.type === 'error' ? Object.assign(new SwitchboardError(f.code, f.message), { frame: f }) : null;
