@@ -50,7 +50,7 @@ void close_frame(std::string& body, uint64_t seq) {
   body.append(tail, write_tail(tail, seq));
 }
 
-std::string welcome(const Welcome& w) {
+std::string welcome(const Welcome& w, std::string_view resume_token, bool resumed) {
   std::string s = open("welcome", w.id);
   field(s, "session", w.session.str());
   field(s, "peer", w.peer.str());
@@ -59,6 +59,8 @@ std::string welcome(const Welcome& w) {
   s.append(",\"heartbeat_s\":");
   json_append_uint(s, w.heartbeat_s);
   s.append(",\"ice_servers\":").append(w.ice_servers_json);
+  if (!resume_token.empty()) field(s, "resume_token", resume_token);
+  s.append(resumed ? ",\"resumed\":true" : ",\"resumed\":false");
   return s;
 }
 
@@ -119,9 +121,10 @@ std::string error(std::string_view id, ErrorCode code, std::string_view message)
   return s;
 }
 
-std::string going_away(std::string_view reason) {
+std::string going_away(std::string_view reason, bool reconnect) {
   std::string s = open("going-away", {});
   field(s, "reason", reason);
+  if (reconnect) s.append(",\"reconnect\":true");
   return s;
 }
 

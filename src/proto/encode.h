@@ -34,7 +34,9 @@ struct Welcome {
   std::string_view ice_servers_json = "[]";
 };
 
-std::string welcome(const Welcome& w);
+// `resume_token`: the secret that resumes the session (empty: resume is off, the
+// field is left out); `resumed`: the session continues an earlier connection's.
+std::string welcome(const Welcome& w, std::string_view resume_token = {}, bool resumed = false);
 // `joined`: the room, its `kind` and the peers this connection sees. In a
 // broadcast room (kind "broadcast") the frame also says whether this
 // connection is a publisher (`publisher`, from `self_publisher`) and each peer
@@ -48,7 +50,8 @@ std::string peer_left(const RoomId& room, const PeerId& peer, std::string_view r
 std::string ack(std::string_view id);
 std::string pong(std::string_view id);
 std::string error(std::string_view id, ErrorCode code, std::string_view message);
-std::string going_away(std::string_view reason);
+// `reconnect`: the client should connect again (to any node) and resume.
+std::string going_away(std::string_view reason, bool reconnect = false);
 // An operator closed `room`: the connection is no longer in it.
 std::string room_closed(const RoomId& room);
 // An operator removed this connection from `room`.

@@ -47,8 +47,9 @@ inline constexpr uint16_t too_big = 1009;       // frame over the limit
 inline constexpr uint16_t bad_request = 4400;   // binary frame, or too many bad requests
 inline constexpr uint16_t unauthorized = 4401;  // no valid hello in time, bad or expired token
 inline constexpr uint16_t heartbeat_timeout = 4408;
-inline constexpr uint16_t rate_limited = 4429;  // sustained flooding after rate-limited errors
-inline constexpr uint16_t slow_reader = 1008;   // outbound queue over its limit
+inline constexpr uint16_t resumed_elsewhere = 4409;  // the session was resumed on another connection
+inline constexpr uint16_t rate_limited = 4429;       // sustained flooding after rate-limited errors
+inline constexpr uint16_t slow_reader = 1008;        // outbound queue over its limit
 }  // namespace close_code
 
 // Size limits that are part of the contract.

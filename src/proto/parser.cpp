@@ -15,6 +15,7 @@ static_assert(Parser::kPadding >= simdjson::SIMDJSON_PADDING);
 
 struct Parser::Impl {
   od::parser ondemand;
+  od::parser nested;  // hello's `resume` object, parsed from its validated text
 
   Impl() {
     // +1: the frame's own object is one level above the relayed values.
@@ -90,6 +91,62 @@ bool is_json_integer(std::string_view s) {
 
 bool read_string(od::value v, std::string_view& out) {
   return !v.get_string().get(out);
+}
+
+// Reads `{session, resume_token, last_seq}` from the validated JSON object
+// `text` (with `room` readable bytes from text.data()): session and
+// resume_token non-empty strings of at most 64 and 128 characters, last_seq a
+// non-negative integer. Other keys are ignored. O(size of text).
+bool parse_resume(od::parser& p, std::string_view text, size_t room, ClientMessage& out,
+                  std::string& problem) {
+  od::document doc;
+  od::object obj;
+  if (p.iterate(text.data(), text.size(), room).get(doc) || doc.get_object().get(obj)) {
+    problem = "'resume' must be an object";
+    return false;
+  }
+  bool has_session = false, has_token = false, has_seq = false;
+  for (auto field_result : obj) {
+    od::field field;
+    std::string_view key;
+    if (std::move(field_result).get(field) || field.unescaped_key().get(key)) {
+      problem = "'resume' is not valid JSON";
+      return false;
+    }
+    od::value v = field.value();
+    if (key == "session" || key == "resume_token") {
+      std::string_view s;
+      if (!read_string(v, s) || s.empty() || s.size() > (key == "session" ? 64u : 128u)) {
+        problem = "'resume." + std::string(key) + "' must be a non-empty string of at most " +
+                  (key == "session" ? "64" : "128") + " characters";
+        return false;
+      }
+      (key == "session" ? out.resume_session : out.resume_token) = s;
+      (key == "session" ? has_session : has_token) = true;
+    } else if (key == "last_seq") {
+      std::string_view raw;
+      uint64_t n = 0;
+      od::json_type t;
+      if (v.type().get(t) || t != od::json_type::number || !scalar_token(v, raw) || !is_json_integer(raw) ||
+          raw.front() == '-' || v.get_uint64().get(n)) {
+        problem = "'resume.last_seq' must be a non-negative integer";
+        return false;
+      }
+      out.resume_last_seq = n;
+      has_seq = true;
+    } else {
+      std::string_view ignored;
+      if (!raw_value(v, ignored)) {
+        problem = "'resume' is not valid JSON";
+        return false;
+      }
+    }
+  }
+  if (!has_session || !has_token || !has_seq) {
+    problem = "'resume' needs 'session', 'resume_token' and 'last_seq'";
+    return false;
+  }
+  return true;
 }
 
 bool type_from_string(std::string_view s, MsgType& t) {
@@ -219,9 +276,16 @@ bool Parser::parse(const char* buf, size_t len, size_t capacity, ClientMessage& 
         field_fail("'resume' must be an object");
         continue;
       }
-      std::string_view ignored;
-      if (!raw_value(v, ignored)) {
+      std::string_view text;
+      if (!raw_value(v, text)) {
         field_fail("frame is not valid JSON");
+        continue;
+      }
+      // The text lies inside the padded frame buffer, so it can be parsed in place.
+      const size_t room = static_cast<size_t>(buf + capacity - text.data());
+      std::string problem;
+      if (!parse_resume(impl_->nested, text, room, out, problem)) {
+        field_fail(std::move(problem));
         continue;
       }
       out.has_resume = true;

@@ -8,6 +8,7 @@
 // JSON), bounded in depth, and must be the only value in the frame.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -23,7 +24,12 @@ struct ClientMessage {
   std::string_view to;     // unescaped peer id; empty if absent
   std::string_view data;   // raw JSON text of `data`; empty if absent
   std::string_view metadata;  // raw JSON text of `metadata` (an object); empty if absent
-  bool has_resume = false;    // hello carried a `resume` object (reserved for session resume)
+  // hello: `resume: {session, resume_token, last_seq}` (session resume); all three present and valid
+  // when has_resume. Views are unescaped strings.
+  bool has_resume = false;
+  std::string_view resume_session;
+  std::string_view resume_token;
+  uint64_t resume_last_seq = 0;
 };
 
 struct ParseError {

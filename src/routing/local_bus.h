@@ -66,6 +66,12 @@ class LocalBus final : public Bus {
       boost::asio::post(*shards_[shard].ioc, std::forward<F>(f));
   }
 
+  // Runs `f` on `shard`'s thread later, never now (also from that thread).
+  template <class F>
+  void post(uint32_t shard, F&& f) {
+    boost::asio::post(*shards_[shard].ioc, std::forward<F>(f));
+  }
+
   uint32_t shard_count() const { return static_cast<uint32_t>(shards_.size()); }
   // Set once before the loops run; may stay null (tests).
   void set_observer(BusObserver* o) { observer_ = o; }

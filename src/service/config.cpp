@@ -219,9 +219,15 @@ void apply_toml(Config& c, const std::string& path) {
     }
   }
 
+  num("resume.window_s", c.resume_window_s);
+  num("resume.buffer_messages", c.resume_buffer_messages);
+  num("resume.buffer_bytes", c.resume_buffer_bytes);
+  num("limits.drain_spread_s", c.drain_spread_s);
+
   static const std::vector<std::string> known_top = {
       "listen", "web_root", "log_format", "log_level", "dev",  "threads",  "jwt",   "limits", "security",
-      "tls",    "admin",    "webhooks",   "ice",       "oidc", "identity", "audit", "rooms"};
+      "tls",    "admin",    "webhooks",   "ice",       "oidc", "identity", "audit", "rooms",  "resume"};
+
   for (auto& [k, v] : t) {
     (void)v;
     if (std::find(known_top.begin(), known_top.end(), std::string(k.str())) == known_top.end())
@@ -453,6 +459,29 @@ std::optional<Config> load_config(int argc, char** argv, int& exit_code) {
                                  "Audit log of logins, token rejections, join denials, admin actions: FILE, "
                                  "stdout or off (default off) [env SWITCHBOARD_AUDIT_LOG]")
                       ->group("Identity");
+  // Session resume and graceful drain.
+  unsigned resume_window = 0, drain_spread = 0;
+  size_t resume_messages = 0, resume_bytes = 0;
+  auto* o_rs_window = app.add_option("--resume-window-s", resume_window,
+                                     "Seconds a dropped session can be resumed, 0 = off (default 30) "
+                                     "[env SWITCHBOARD_RESUME_WINDOW_S]")
+                          ->check(CLI::Range(0u, 3600u))
+                          ->group("Resume");
+  auto* o_rs_msgs = app.add_option("--resume-buffer-messages", resume_messages,
+                                   "Frames kept per session for replay (default 1000) "
+                                   "[env SWITCHBOARD_RESUME_BUFFER_MESSAGES]")
+                        ->check(CLI::Range(size_t{1}, size_t{1000000}))
+                        ->group("Resume");
+  auto* o_rs_bytes = app.add_option("--resume-buffer-bytes", resume_bytes,
+                                    "Bytes kept per session for replay (default 1 MiB) "
+                                    "[env SWITCHBOARD_RESUME_BUFFER_BYTES]")
+                         ->check(CLI::Range(size_t{1024}, size_t{1} << 30))
+                         ->group("Resume");
+  auto* o_drain = app.add_option("--drain-spread-s", drain_spread,
+                                 "SIGTERM: close connections spread over this many seconds, 0 = at once "
+                                 "(default 5) [env SWITCHBOARD_DRAIN_SPREAD_S]")
+                      ->check(CLI::Range(0u, 3600u))
+                      ->group("Resume");
 
   try {
     app.parse(argc, argv);
@@ -502,6 +531,27 @@ std::optional<Config> load_config(int argc, char** argv, int& exit_code) {
       return std::nullopt;
     }
     c.max_broadcast_peers = static_cast<size_t>(n);
+  }
+  {  // session resume and drain
+    auto env_num = [&](const char* name, auto& out) {
+      const char* v = env(name);
+      if (!v) return true;
+      char* end = nullptr;
+      const unsigned long long n = std::strtoull(v, &end, 10);
+      if (*end || *v == '-') {
+        std::cerr << "switchboard: " << name << ": expected a non-negative integer, got '" << v << "'\n";
+        return false;
+      }
+      out = static_cast<std::remove_reference_t<decltype(out)>>(n);
+      return true;
+    };
+    if (!env_num("SWITCHBOARD_RESUME_WINDOW_S", c.resume_window_s) ||
+        !env_num("SWITCHBOARD_RESUME_BUFFER_MESSAGES", c.resume_buffer_messages) ||
+        !env_num("SWITCHBOARD_RESUME_BUFFER_BYTES", c.resume_buffer_bytes) ||
+        !env_num("SWITCHBOARD_DRAIN_SPREAD_S", c.drain_spread_s)) {
+      exit_code = 2;
+      return std::nullopt;
+    }
   }
   // 3. flags
   if (!listen.empty() && !parse_listen(listen, c.listen_host, c.listen_port)) {
@@ -597,6 +647,10 @@ std::optional<Config> load_config(int argc, char** argv, int& exit_code) {
   }
   if (c.audit_log.empty()) c.audit_log = "off";
   if (o_bcast->count()) c.max_broadcast_peers = max_broadcast;
+  if (o_rs_window->count()) c.resume_window_s = resume_window;
+  if (o_rs_msgs->count()) c.resume_buffer_messages = resume_messages;
+  if (o_rs_bytes->count()) c.resume_buffer_bytes = resume_bytes;
+  if (o_drain->count()) c.drain_spread_s = drain_spread;
   if (!c.webhook_urls.empty() && c.webhook_secret.empty()) {
     std::cerr << "switchboard: --webhook-url needs --webhook-secret (receivers must be able to check the "
                  "signature)\n";

@@ -96,6 +96,11 @@ struct Config {
   // `[rooms.NAME]` entries fixing the kind and cap of rooms created by a join.
   size_t max_broadcast_peers = 10000;
   std::vector<NamedRoom> named_rooms;
+  // Session resume and graceful drain.
+  unsigned resume_window_s = 30;             // a dropped session waits this long to be resumed; 0: off
+  size_t resume_buffer_messages = 1000;      // per session: recent frames kept for replay
+  size_t resume_buffer_bytes = 1024 * 1024;  // ... and their bytes; parked past either: session ends
+  unsigned drain_spread_s = 5;               // SIGTERM: connections are closed spread over this time
 };
 
 // Splits "HOST:PORT", "[v6]:PORT" or ":PORT". False when malformed.

@@ -58,7 +58,10 @@ Hub::Hub(HubConfig cfg, const auth::JwtVerifier& verifier, routing::LocalBus& bu
       bus_(bus),
       metrics_(metrics),
       events_(events),
-      directory_(rtc::RoomLimits{cfg_.max_room_peers, cfg_.max_broadcast_peers}) {}
+      directory_(rtc::RoomLimits{cfg_.max_room_peers, cfg_.max_broadcast_peers}) {
+  resumed_.resize(bus_.shard_count());
+  for (uint32_t i = 0; i < bus_.shard_count(); ++i) parsers_.push_back(std::make_unique<proto::Parser>());
+}
 
 void Hub::error(Session& s, std::string_view id, ErrorCode code, std::string_view message) {
   metrics_.shard(s.shard()).errors[static_cast<size_t>(code)].inc();
@@ -145,19 +148,36 @@ void Hub::hello(Session& s, const proto::ClientMessage& m) {
     if (unknown_kid && keys_) {
       // Perhaps the issuer rotated its keys: wait (off this loop) for one JWKS
       // refetch, rate-limited by OidcKeys, then judge the token again.
+      // The frame `m` views is gone by then: keep what finish_hello reads.
       s.hello_pending_ = true;
-      keys_->refetch(s.resumer([this, tok = std::string(token), id = std::string(m.id)](Session& again) {
+      struct Kept {
+        std::string id, token, resume_session, resume_token;
+        bool has_resume;
+        uint64_t last_seq;
+      };
+      Kept k{std::string(m.id),           std::string(token), std::string(m.resume_session),
+             std::string(m.resume_token), m.has_resume,       m.resume_last_seq};
+      keys_->refetch(s.resumer([this, k = std::move(k)](Session& again) {
         again.hello_pending_ = false;
-        finish_hello(again, id, oidc_->verify(tok, unix_now()));
+        proto::ClientMessage m2;
+        m2.type = MsgType::hello;
+        m2.id = k.id;
+        m2.token = k.token;
+        m2.has_resume = k.has_resume;
+        m2.resume_session = k.resume_session;
+        m2.resume_token = k.resume_token;
+        m2.resume_last_seq = k.last_seq;
+        finish_hello(again, m2, oidc_->verify(k.token, unix_now()));
       }));
       return;
     }
-    return finish_hello(s, m.id, std::move(r));
+    return finish_hello(s, m, std::move(r));
   }
-  finish_hello(s, m.id, verify_own(token, unix_now()));
+  finish_hello(s, m, verify_own(token, unix_now()));
 }
 
-void Hub::finish_hello(Session& s, std::string_view id, auth::VerifyResult r) {
+void Hub::finish_hello(Session& s, const proto::ClientMessage& m, auth::VerifyResult r) {
+  const std::string_view id = m.id;
   if (!r.identity) {
     spdlog::info("auth rejected remote={} reason={} detail={}", s.remote(), auth::to_string(r.error),
                  r.detail);
@@ -166,6 +186,7 @@ void Hub::finish_hello(Session& s, std::string_view id, auth::VerifyResult r) {
     error(s, id, ErrorCode::unauthorized, std::string("invalid token: ") + auth::to_string(r.error));
     return s.close(proto::close_code::unauthorized, "invalid token");
   }
+  if (m.has_resume && resume_on() && try_resume(s, m, *r.identity)) return;
   s.identity_ = std::move(*r.identity);
   s.authenticated_ = true;
   s.peer_ = routing::make_peer_id(s.shard());
@@ -174,7 +195,12 @@ void Hub::finish_hello(Session& s, std::string_view id, auth::VerifyResult r) {
   metrics_.shard(s.shard()).sessions_started.inc();
   const auth::IceServers ice = auth::ice_servers_for(cfg_.ice, s.identity_.user, unix_now());
   proto::Welcome w{id, s.session_, s.peer_, s.identity_.user, s.identity_.name, cfg_.heartbeat_s, ice.json};
-  s.send(proto::welcome(w));
+  if (resume_on()) {
+    s.resume_token_ = random_hex(16);
+    s.replay_.set_limits(cfg_.resume_buffer_messages, cfg_.resume_buffer_bytes);
+    store_.put(s.session_, {s.peer_, s.identity_.user, s.resume_token_});
+  }
+  s.send(proto::welcome(w, s.resume_token_));
   spdlog::debug("hello peer={} user={} remote={}", s.peer_.str(), s.identity_.user.str(), s.remote());
 }
 
@@ -345,8 +371,20 @@ void Hub::relay(Session& s, const proto::ClientMessage& m, routing::Clock::time_
   bus_.to_peer(s.peer_, to, room, std::move(frame), std::string(m.id));
 }
 
-void Hub::disconnect(Session& s) {
+void Hub::disconnect(Session& s, bool resumable) {
   if (!s.authenticated_) return;
+  if (resumable && resume_on()) {
+    const uint32_t home = s.shard();
+    const SessionId id = s.session_;
+    auto p = std::make_shared<ResumedSession>(home, bus_,
+                                              [this, home, id] { end_session(home, id, "resume-overflow"); });
+    move_session(s, *p);
+    p->park(routing::Clock::now());
+    resumed_[home][id] = std::move(p);
+    spdlog::info("parked peer={} session={}", s.peer_.str(), id.str());
+    return;
+  }
+  store_.erase(s.session_);
   {
     std::lock_guard lock(mu_);
     while (!s.rooms_.empty()) leave_locked(s, RoomId(s.rooms_.back()), "disconnected");
@@ -354,6 +392,209 @@ void Hub::disconnect(Session& s) {
   bus_.table(s.shard()).remove_peer(s.peer_);
   s.authenticated_ = false;
   metrics_.shard(s.shard()).sessions_ended.inc();
+}
+
+// --- Session resume --------------------------------------------------------
+
+struct Hub::AttachRequest {
+  std::weak_ptr<Transport> transport;
+  uint32_t from = 0;  // the new connection's loop
+  uint64_t ticket = 0;
+  PeerId peer;
+  SessionId session;
+  std::string secret;
+  uint64_t last_seq = 0;
+  auth::Identity identity;
+  std::string token;  // to start a new session instead, if refused
+  std::string id;     // the hello's raw id
+};
+
+bool Hub::try_resume(Session& s, const proto::ClientMessage& m, const auth::Identity& id) {
+  const SessionId session{std::string(m.resume_session)};
+  std::optional<routing::ResumeRecord> rec = store_.get(session);
+  // Unknown, of another user, or the wrong secret: all look the same to the client (a new session).
+  if (!rec || rec->user != id.user || !routing::secrets_equal(rec->secret, m.resume_token)) {
+    spdlog::info("resume refused remote={} user={} reason={}", s.remote(), id.user.str(),
+                 !rec ? "unknown session" : (rec->user != id.user ? "other user" : "wrong resume_token"));
+    return false;
+  }
+  const int home = routing::shard_of(rec->peer, bus_.shard_count());
+  std::shared_ptr<Transport> t = s.transport().lock();
+  if (home < 0 || !t) return false;
+  auto req = std::make_shared<AttachRequest>();
+  req->transport = t;
+  req->from = s.shard();
+  req->ticket = next_ticket_.fetch_add(1, std::memory_order_relaxed);
+  req->peer = rec->peer;
+  req->session = session;
+  req->secret = std::string(m.resume_token);
+  req->last_seq = m.resume_last_seq;
+  req->identity = id;
+  req->token = std::string(m.token.empty() ? std::string_view(s.query_token()) : m.token);
+  req->id = std::string(m.id);
+  t->forward_to(static_cast<uint32_t>(home), session, req->ticket);
+  bus_.run_on(static_cast<uint32_t>(home), [this, req] { attach(req); });
+  return true;
+}
+
+void Hub::attach(const std::shared_ptr<AttachRequest>& req) {
+  const uint32_t home = routing::LocalBus::current_shard();
+  auto refuse = [&](std::string_view why) {
+    spdlog::info("resume refused session={} user={} reason={}", req->session.str(), req->identity.user.str(),
+                 why);
+    bus_.run_on(req->from, [this, req] {
+      std::shared_ptr<Transport> t = req->transport.lock();
+      if (!t) return;
+      t->refused();
+      proto::ClientMessage m;  // a plain hello with the same token and id
+      m.type = MsgType::hello;
+      m.id = req->id;
+      m.token = req->token;
+      hello(t->session(), m);
+    });
+  };
+  auto* cur = static_cast<Session*>(bus_.table(home).find(req->peer));
+  // The home loop's own record is authoritative (the store may lag behind).
+  if (!cur || !cur->authenticated_ || cur->session_ != req->session ||
+      cur->identity_.user != req->identity.user || !routing::secrets_equal(cur->resume_token_, req->secret))
+    return refuse("session gone");
+  if (!cur->replay_.covers(req->last_seq, cur->seq_)) return refuse("frames after last_seq no longer held");
+  std::shared_ptr<ResumedSession> p;
+  if (auto it = resumed_[home].find(req->session); it != resumed_[home].end()) {
+    p = it->second;
+    if (p->overflowed()) return refuse("replay buffer overflowed");
+    p->detach_for_takeover();  // a connection still attached is closed with 4409
+  } else {
+    // Still carried by its first connection, not yet noticed dead: take it over.
+    const SessionId id = req->session;
+    p = std::make_shared<ResumedSession>(home, bus_,
+                                         [this, home, id] { end_session(home, id, "resume-overflow"); });
+    move_session(*cur, *p);
+    cur->close(proto::close_code::resumed_elsewhere, "resumed elsewhere");
+    resumed_[home][id] = p;
+  }
+  p->identity_ = req->identity;  // the new token: new expiry and grants, same user
+  std::vector<routing::ReplayBuffer::Frame> frames = p->replay_.since(req->last_seq);
+  const size_t replayed = frames.size();
+  p->attach(req->transport, req->from, req->ticket);
+  bus_.run_on(req->from, [t = req->transport, frames = std::move(frames)] {
+    std::shared_ptr<Transport> tp = t.lock();
+    if (!tp) return;
+    for (const auto& f : frames) tp->write(f.body, f.seq);
+    tp->attached();
+  });
+  metrics_.shard(home).sessions_resumed.inc();
+  const auth::IceServers ice = auth::ice_servers_for(cfg_.ice, p->identity_.user, unix_now());
+  proto::Welcome w{req->id,           p->session_,      p->peer_, p->identity_.user,
+                   p->identity_.name, cfg_.heartbeat_s, ice.json};
+  p->send(proto::welcome(w, p->resume_token_, true));
+  spdlog::info("resumed peer={} session={} replayed={} from_loop={} home_loop={}", p->peer_.str(),
+               p->session_.str(), replayed, req->from, home);
+}
+
+void Hub::move_session(Session& from, Session& to) {
+  to.authenticated_ = true;
+  to.peer_ = from.peer_;
+  to.session_ = from.session_;
+  to.identity_ = from.identity_;
+  to.rooms_ = from.rooms_;
+  to.viewer_in_ = from.viewer_in_;  // broadcast rooms where it is a viewer
+  to.seq_ = from.seq_;
+  to.replay_ = std::move(from.replay_);
+  to.resume_token_ = from.resume_token_;
+  to.bad_requests_ = from.bad_requests_;
+  to.bad_window_start_ = from.bad_window_start_;
+  routing::ShardTable& table = bus_.table(from.shard());
+  table.add_peer(&to);  // replaces `from`
+  for (const RoomId& room : from.rooms_) {
+    table.remove_member(room, &from);
+    table.add_member(room, &to);
+  }
+  from.rooms_.clear();
+  from.viewer_in_.clear();
+  from.authenticated_ = false;  // its disconnect no longer concerns the session
+}
+
+ResumedSession* Hub::resumed(uint32_t home, const SessionId& session, uint64_t ticket) {
+  auto it = resumed_[home].find(session);
+  if (it == resumed_[home].end() || it->second->parked() || it->second->ticket() != ticket) return nullptr;
+  return it->second.get();
+}
+
+void Hub::end_session(uint32_t home, const SessionId& session, std::string_view reason) {
+  auto it = resumed_[home].find(session);
+  if (it == resumed_[home].end()) return;
+  std::shared_ptr<ResumedSession> p = it->second;
+  resumed_[home].erase(it);
+  if (!p->parked()) p->close(proto::close_code::going_away, reason);
+  {
+    std::lock_guard lock(mu_);
+    while (!p->rooms_.empty()) leave_locked(*p, RoomId(p->rooms_.back()), reason);
+  }
+  bus_.table(home).remove_peer(p->peer_);
+  store_.erase(p->session_);
+  p->authenticated_ = false;
+  metrics_.shard(home).sessions_ended.inc();
+  spdlog::info("session ended peer={} session={} reason={}", p->peer_.str(), session.str(), reason);
+}
+
+void Hub::forward_input(uint32_t home, const SessionId& session, uint64_t ticket, std::string frame,
+                        routing::Clock::time_point received_at) {
+  bus_.run_on(home, [this, home, session, ticket, frame = std::move(frame), received_at] {
+    ResumedSession* p = resumed(home, session, ticket);
+    if (!p) return;
+    proto::ClientMessage m;
+    proto::ParseError err;
+    if (parsers_[home]->parse(frame, m, err))
+      handle(*p, m, received_at);
+    else
+      reject(*p, err);
+  });
+}
+
+void Hub::forward_deliver(uint32_t home, const SessionId& session, uint64_t ticket, routing::Body body) {
+  bus_.run_on(home, [this, home, session, ticket, body = std::move(body)] {
+    if (ResumedSession* p = resumed(home, session, ticket)) p->deliver(body);
+  });
+}
+
+void Hub::forward_end(uint32_t home, const SessionId& session, uint64_t ticket, routing::Body notice,
+                      uint16_t code, std::string reason) {
+  bus_.run_on(home,
+              [this, home, session, ticket, notice = std::move(notice), code, reason = std::move(reason)] {
+                ResumedSession* p = resumed(home, session, ticket);
+                if (!p) return;
+                if (notice) p->deliver(notice);
+                p->close(code, reason);
+              });
+}
+
+void Hub::transport_closed(uint32_t home, const SessionId& session, uint64_t ticket, bool resumable) {
+  bus_.run_on(home, [this, home, session, ticket, resumable] {
+    ResumedSession* p = resumed(home, session, ticket);
+    if (!p) return;  // taken over by a newer connection, or already ended
+    if (resumable) {
+      p->park(routing::Clock::now());
+      spdlog::info("parked peer={} session={}", p->peer_.str(), session.str());
+    } else
+      end_session(home, session, "disconnected");
+  });
+}
+
+void Hub::sweep(uint32_t shard, routing::Clock::time_point now) {
+  if (resumed_[shard].empty()) return;
+  const auto window = std::chrono::seconds(cfg_.resume_window_s);
+  std::vector<SessionId> expired;
+  std::vector<std::shared_ptr<ResumedSession>> attached;
+  for (auto& [id, p] : resumed_[shard]) {
+    if (p->parked() && now - p->parked_since() >= window)
+      expired.push_back(id);
+    else if (!p->parked())
+      attached.push_back(p);
+  }
+  for (const SessionId& id : expired) end_session(shard, id, "disconnected");
+  const int64_t unix = unix_now();
+  for (auto& p : attached) check_expiry(*p, unix);
 }
 
 size_t Hub::room_count() {

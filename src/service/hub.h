@@ -14,17 +14,23 @@
 // unless it has since left and joined again (a new membership).
 #pragma once
 
+#include <atomic>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <string>
+#include <unordered_map>
+#include <vector>
 
 #include "auth/jwt_verifier.h"
 #include "auth/oidc_verifier.h"
 #include "auth/turn_credentials.h"
 #include "proto/parser.h"
 #include "routing/local_bus.h"
+#include "routing/resume_store.h"
 #include "rtc/room_directory.h"
 #include "service/metrics.h"
+#include "service/resumed_session.h"
 #include "service/room_admin.h"
 #include "service/room_config.h"
 #include "service/room_events.h"
@@ -46,6 +52,11 @@ struct HubConfig {
   // (see service/room_config.h).
   size_t max_broadcast_peers = 10000;
   std::vector<NamedRoom> named_rooms;
+  // Session resume: how long a dropped session waits to be resumed (0: off), and
+  // the bounds of each session's replay buffer.
+  unsigned resume_window_s = 30;
+  size_t resume_buffer_messages = 1000;
+  size_t resume_buffer_bytes = 1024 * 1024;
 };
 
 class Hub final : public RoomAdmin {
@@ -82,9 +93,35 @@ class Hub final : public RoomAdmin {
   // Reports a frame that failed to parse; counts it against the bad-request budget.
   void reject(Session& s, const proto::ParseError& e);
 
-  // The connection is gone: leaves every room (peer-left, reason "disconnected")
-  // and unregisters the session from its shard.
-  void disconnect(Session& s);
+  // The connection is gone. When `resumable` and resume is on, the session is
+  // parked (kept, with its rooms, for the resume window; others see nothing);
+  // otherwise it leaves every room (peer-left, reason "disconnected") and is
+  // unregistered from its shard. O(rooms); O(room size) per room left.
+  void disconnect(Session& s, bool resumable = false);
+
+  // --- Session resume: calls from a connection that carries a session homed on
+  // loop `home` (Transport), made on the connection's loop; each runs on `home`,
+  // and does nothing unless `ticket` is still the session's current one.
+
+  // An input frame (a copy) for the session: parsed and handled on `home`.
+  void forward_input(uint32_t home, const SessionId& session, uint64_t ticket, std::string frame,
+                     routing::Clock::time_point received_at);
+  // A frame the connection itself wants to send (e.g. rate-limited): stamped on `home`.
+  void forward_deliver(uint32_t home, const SessionId& session, uint64_t ticket, routing::Body body);
+  // Sends `notice` (if any) through the session, then closes the connection with `code`.
+  void forward_end(uint32_t home, const SessionId& session, uint64_t ticket, routing::Body notice,
+                   uint16_t code, std::string reason);
+  // The connection is gone: park the session (`resumable`) or end it.
+  void transport_closed(uint32_t home, const SessionId& session, uint64_t ticket, bool resumable);
+
+  // On loop `shard`, about once a second: ends the sessions of that loop parked
+  // for longer than the resume window (peer-left "disconnected") and enforces
+  // token expiry on the resumed ones. O(resumed sessions on the loop).
+  void sweep(uint32_t shard, routing::Clock::time_point now);
+
+  // Sessions registered for resume (all loops); parked or resumed sessions on `shard`.
+  size_t resumable_count() const { return local_store_.size(); }
+  size_t resumed_count(uint32_t shard) const { return resumed_[shard].size(); }
 
   // Ends `s` when its token has expired (error token-expired, close 4401).
   // Called by the session's deadline sweep with the wall-clock time.
@@ -112,7 +149,22 @@ class Hub final : public RoomAdmin {
   // The server's own tokens (JwtVerifier), with an OpenID-aware wrong-issuer reason.
   auth::VerifyResult verify_own(std::string_view token, int64_t now) const;
   // The end of hello once the token is judged: welcome, or error and close 4401.
-  void finish_hello(Session& s, std::string_view id, auth::VerifyResult r);
+  // `m` is the hello (its id, and its resume fields).
+  void finish_hello(Session& s, const proto::ClientMessage& m, auth::VerifyResult r);
+  // hello with `resume`: when the store knows the session for this user and
+  // secret, asks its home loop to hand it over (attach) and returns true; the
+  // connection's input waits meanwhile. False: start a new session.
+  bool try_resume(Session& s, const proto::ClientMessage& m, const auth::Identity& id);
+  struct AttachRequest;
+  // On the home loop: hands the session over to the new connection (or refuses).
+  void attach(const std::shared_ptr<AttachRequest>& req);
+  // On the session's loop: moves its state (ids, rooms, seq, replay buffer) from
+  // `from` to `to`, which takes its place in the shard table.
+  void move_session(Session& from, Session& to);
+  // On the home loop: ends a resumed/parked session for good (peer-left `reason`).
+  void end_session(uint32_t home, const SessionId& session, std::string_view reason);
+  ResumedSession* resumed(uint32_t home, const SessionId& session, uint64_t ticket);
+  bool resume_on() const { return cfg_.resume_window_s > 0; }
   void refresh(Session& s, const proto::ClientMessage& m);
   void join(Session& s, const proto::ClientMessage& m);
   void leave(Session& s, const proto::ClientMessage& m);
@@ -145,6 +197,13 @@ class Hub final : public RoomAdmin {
   AuditSink* audit_ = nullptr;
   std::mutex mu_;
   rtc::RoomDirectory directory_;
+  // Session resume. The store is shared by all loops (thread-safe); each loop's
+  // map of resumed sessions and its parser are touched only by that loop.
+  routing::LocalResumeStore local_store_;
+  routing::ResumeStore& store_ = local_store_;
+  std::vector<std::unordered_map<SessionId, std::shared_ptr<ResumedSession>>> resumed_;
+  std::vector<std::unique_ptr<proto::Parser>> parsers_;
+  std::atomic<uint64_t> next_ticket_{1};
 };
 
 }  // namespace sb::service

@@ -132,10 +132,14 @@ std::string Metrics::render() const {
 
   const uint64_t started = sum(S, [](const ShardMetrics& m) { return m.sessions_started.get(); });
   const uint64_t ended = sum(S, [](const ShardMetrics& m) { return m.sessions_ended.get(); });
-  w.family("switchboard_sessions", "gauge", "Authenticated sessions (hello accepted, connection open).");
+  w.family("switchboard_sessions", "gauge",
+           "Authenticated sessions (hello accepted, connection open or parked for resume).");
   w.sample("switchboard_sessions", "", started >= ended ? started - ended : uint64_t{0});
   w.family("switchboard_sessions_started_total", "counter", "Sessions started (hello accepted).");
   w.sample("switchboard_sessions_started_total", "", started);
+  w.family("switchboard_sessions_resumed_total", "counter", "Sessions continued by a hello with resume.");
+  w.sample("switchboard_sessions_resumed_total", "",
+           sum(S, [](const ShardMetrics& m) { return m.sessions_resumed.get(); }));
 
   w.family("switchboard_rooms", "gauge", "Rooms that exist (with peers, or pre-created).");
   w.sample("switchboard_rooms", "", uint64_t{rooms ? rooms() : 0});

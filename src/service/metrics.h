@@ -98,6 +98,7 @@ struct alignas(64) ShardMetrics {
   std::array<Counter, kCloseCodes.size()> closed;  // by close code
   Counter sessions_started;                        // successful hello
   Counter sessions_ended;
+  Counter sessions_resumed;                         // a hello with `resume` continued a session
   std::array<Counter, kMsgTypes> received;          // valid client messages, by type
   std::array<Counter, kMsgTypes> relayed;           // relay messages accepted for routing, by type
   std::array<Counter, kMsgTypes> delivered;         // relay frames handed to a recipient, by type

@@ -63,9 +63,11 @@ struct Server::Impl {
   std::unique_ptr<tcp::acceptor> acceptor;
   std::unique_ptr<asio::signal_set> signals;
   std::unique_ptr<asio::steady_timer> grace;
+  std::unique_ptr<asio::steady_timer> drain_end;
   std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
   uint32_t next_shard = 0;
-  std::atomic<bool> shutting_down{false};  // written on shard 0, read by /readyz on any shard
+  std::atomic<bool> shutting_down{false};   // written on shard 0, read by /readyz on any shard
+  std::atomic<uint32_t> drained_shards{0};  // shards left without connections during a drain
 
   explicit Impl(Config c) : cfg(std::move(c)) {}
   // The shards go first, while everything their sessions point to (admission,
@@ -76,6 +78,7 @@ struct Server::Impl {
     if (oidc_keys) oidc_keys->stop();  // no key-fetch callback may reach a session from now on
     tokens.reset();
     grace.reset();
+    drain_end.reset();
     signals.reset();
     acceptor.reset();
     guards.clear();
@@ -86,7 +89,14 @@ struct Server::Impl {
   void accept();
   void start_sweep(Shard& s);
   void start_lag_probe(Shard& s);
-  void begin_shutdown();
+  // `drain` (SIGTERM): each connection gets going-away {draining, reconnect:
+  // true} and is closed at its own moment within drain_spread_s; then the
+  // rest stops as for SIGINT (going-away {shutdown}, close 1001, grace period).
+  void begin_shutdown(bool drain);
+  void stop_all(bool drained);
+  // On shard `s` while draining: once it has no connection left, counts it;
+  // when every shard is empty the drain ends early.
+  void check_drained(Shard& s);
   void wait_signals();
   void reload_tls();
 };
@@ -184,6 +194,9 @@ bool Server::Impl::setup() {
   hc.ice.turn_ttl_s = cfg.turn_ttl_s;
   hc.max_broadcast_peers = cfg.max_broadcast_peers;
   hc.named_rooms = cfg.named_rooms;
+  hc.resume_window_s = cfg.resume_window_s;
+  hc.resume_buffer_messages = cfg.resume_buffer_messages;
+  hc.resume_buffer_bytes = cfg.resume_buffer_bytes;
   try {
     trusted_proxies = std::make_unique<TrustedProxies>(cfg.trusted_proxies);
   } catch (const std::exception& e) {
@@ -363,8 +376,9 @@ void Server::Impl::wait_signals() {
       reload_tls();
       return wait_signals();
     }
-    spdlog::info("signal {}: shutting down", sig);
-    begin_shutdown();
+    spdlog::info("signal {}: shutting down{}", sig,
+                 sig == SIGTERM && cfg.drain_spread_s ? " (draining)" : "");
+    begin_shutdown(sig == SIGTERM);
   });
 }
 
@@ -418,6 +432,8 @@ void Server::Impl::start_sweep(Shard& s) {
     live.reserve(s.sessions.size());
     for (WsSession* w : s.sessions) live.push_back(w->shared_from_this());
     for (auto& w : live) w->tick(now);
+    hub->sweep(s.index, now);
+    check_drained(s);
     start_sweep(s);
   });
 }
@@ -434,20 +450,51 @@ void Server::Impl::start_lag_probe(Shard& s) {
   });
 }
 
-void Server::Impl::begin_shutdown() {
+void Server::Impl::begin_shutdown(bool drain) {
   if (shutting_down.exchange(true)) return;
   boost::system::error_code ec;
-  acceptor->close(ec);
   signals->cancel(ec);
+  if (!drain || cfg.drain_spread_s == 0) return stop_all(drain);
+  // The listener stays open meanwhile, so that /readyz can say 503 to the load balancer.
+  const auto spread = std::chrono::seconds(cfg.drain_spread_s);
   for (auto& sp : shards) {
     Shard* s = sp.get();
-    asio::post(s->ioc, [s] {
+    asio::post(s->ioc, [this, s, spread] {
+      s->draining = true;
+      const auto now = WsSession::Clock::now();
+      const size_t n = s->sessions.size();
+      size_t i = 0;
+      for (WsSession* w : s->sessions) w->drain(now + spread * i++ / std::max<size_t>(n, 1));
+      check_drained(*s);
+    });
+  }
+  drain_end = std::make_unique<asio::steady_timer>(shards[0]->ioc, spread);
+  drain_end->async_wait([this](const boost::system::error_code& e) {
+    if (!e) stop_all(true);
+  });
+}
+
+void Server::Impl::check_drained(Shard& s) {
+  if (!s.draining || s.drained || !s.sessions.empty()) return;
+  s.drained = true;
+  if (drained_shards.fetch_add(1) + 1 == shards.size())
+    asio::post(shards[0]->ioc, [this] {
+      if (drain_end && drain_end->cancel()) stop_all(true);
+    });
+}
+
+void Server::Impl::stop_all(bool drained) {
+  boost::system::error_code ec;
+  acceptor->close(ec);
+  for (auto& sp : shards) {
+    Shard* s = sp.get();
+    asio::post(s->ioc, [s, drained] {
       s->stopping = true;
       s->sweep.cancel();
       s->lag_probe.cancel();
       std::vector<std::shared_ptr<WsSession>> live;
       for (WsSession* w : s->sessions) live.push_back(w->shared_from_this());
-      for (auto& w : live) w->shutdown("shutdown");
+      for (auto& w : live) w->shutdown(drained ? "draining" : "shutdown", drained);
       if (s->sessions.empty()) s->ioc.stop();
     });
   }

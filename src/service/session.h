@@ -16,9 +16,34 @@
 
 #include "auth/jwt_verifier.h"
 #include "routing/bus.h"
+#include "routing/replay_buffer.h"
 #include "rtc/room_directory.h"
 
 namespace sb::service {
+
+class Session;
+
+// A connection carrying a session whose protocol state lives on its home loop
+// (a resumed session, see service/resumed_session.h), possibly another loop
+// than the connection's. Every call is made on the transport's own loop.
+class Transport {
+ public:
+  virtual ~Transport() = default;
+  // The connection itself, as a not yet authenticated session.
+  virtual Session& session() = 0;
+  // A resume is on its way to `home`: input stops being read until attached()
+  // or refused(); afterwards input frames go to the session on `home` under `ticket`.
+  virtual void forward_to(uint32_t home, const SessionId& session, uint64_t ticket) = 0;
+  // The session is attached: reading resumes and every input frame is forwarded.
+  virtual void attached() = 0;
+  // The resume was refused: the connection is a plain session again (not
+  // authenticated) and reading resumes.
+  virtual void refused() = 0;
+  // Writes a frame the home loop already gave its seq.
+  virtual void write(const routing::Body& body, uint64_t seq) = 0;
+  // Sends what is queued, then closes with `code`.
+  virtual void end(uint16_t code, std::string_view reason) = 0;
+};
 
 class Session : public routing::Endpoint {
  public:
@@ -65,13 +90,25 @@ class Session : public routing::Endpoint {
   const std::vector<RoomId>& rooms() const { return rooms_; }
   const std::string& query_token() const { return query_token_; }
   std::string_view remote() const { return remote_; }
+  // The seq of the last frame stamped for this session (0: none yet).
+  uint64_t last_seq() const { return seq_; }
+  // This connection as a transport for a session homed elsewhere; empty when it cannot be one.
+  virtual std::weak_ptr<Transport> transport() { return {}; }
 
  protected:
+  // Gives `body` the session's next seq and keeps it for replay (when resume
+  // is on); returns the seq. O(1).
+  uint64_t stamp(const routing::Body& body) {
+    replay_.push(++seq_, body);
+    return seq_;
+  }
+
   std::string query_token_;  // `access_token` from the upgrade URL
   std::string remote_;       // remote address, for logs
 
  private:
   friend class Hub;
+  friend class ResumedSession;
   uint32_t shard_;
   bool authenticated_ = false;
   bool hello_pending_ = false;  // hello waits for a JWKS refetch (unknown kid)
@@ -83,6 +120,11 @@ class Session : public routing::Endpoint {
   // Bad-request budget: kBadRequestLimit within kBadRequestWindow closes with 4400.
   unsigned bad_requests_ = 0;
   std::chrono::steady_clock::time_point bad_window_start_{};
+  // Session resume: the seq counter, the recent frames and the secret that
+  // resumes them. Move to a ResumedSession when the connection goes.
+  uint64_t seq_ = 0;
+  routing::ReplayBuffer replay_;
+  std::string resume_token_;
 };
 
 }  // namespace sb::service

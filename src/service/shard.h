@@ -37,6 +37,8 @@ struct Shard {
   boost::asio::steady_timer sweep;      // one timer per shard drives every session's deadlines
   boost::asio::steady_timer lag_probe;  // measures how late the loop runs a due timer
   bool stopping = false;
+  bool draining = false;  // SIGTERM: new WebSockets get going-away {draining, reconnect} at once
+  bool drained = false;   // draining, and no connection was left
 
   // Shared, read-only after start-up.
   const Config* cfg = nullptr;

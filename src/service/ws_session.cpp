@@ -51,7 +51,10 @@ void WsSessionT<NextLayer>::run(beast::http::request<beast::http::string_body> r
   ws_.read_message_max(shard_.cfg->max_frame_bytes);
   ws_.auto_fragment(false);
   ws_.text(true);
-  ws_.control_callback([this](websocket::frame_type, beast::string_view) { last_rx_ = Clock::now(); });
+  ws_.control_callback([this](websocket::frame_type kind, beast::string_view) {
+    last_rx_ = Clock::now();
+    if (kind == websocket::frame_type::close) got_close_ = true;
+  });
   ws_.async_accept(req, [self = self()](beast::error_code ec) { self->on_accept(ec); });
 }
 
@@ -64,16 +67,47 @@ void WsSessionT<NextLayer>::on_accept(beast::error_code ec) {
   shard_.sessions.insert(this);
   shard_.metrics->connections_opened.inc();
   if (shard_.stopping) return shutdown("shutdown");
+  if (shard_.draining) return shutdown("draining", true);
   do_read();
 }
 
 template <class NextLayer>
 void WsSessionT<NextLayer>::do_read() {
+  read_pending_ = true;
   ws_.async_read(buffer_, [self = self()](beast::error_code ec, size_t n) { self->on_read(ec, n); });
+}
+
+// Posted, never inline: the caller may be inside on_frame, before on_read consumed the buffer.
+template <class NextLayer>
+void WsSessionT<NextLayer>::resume_reading() {
+  read_paused_ = false;
+  paused_self_.reset();
+  asio::post(ws_.get_executor(), [self = self()] {
+    if (!self->read_pending_ && !self->read_paused_ && !self->finished_) self->do_read();
+  });
+}
+
+template <class NextLayer>
+void WsSessionT<NextLayer>::forward_to(uint32_t home, const SessionId& session, uint64_t ticket) {
+  fwd_ = Forward{home, session, ticket};
+  read_paused_ = true;
+  paused_self_ = self();  // no read is pending to keep this session alive meanwhile
+}
+
+template <class NextLayer>
+void WsSessionT<NextLayer>::attached() {
+  resume_reading();
+}
+
+template <class NextLayer>
+void WsSessionT<NextLayer>::refused() {
+  fwd_.reset();
+  resume_reading();
 }
 
 template <class NextLayer>
 void WsSessionT<NextLayer>::on_read(beast::error_code ec, size_t bytes) {
+  read_pending_ = false;
   if (ec) {
     // Closed by peer, by us, or failed (too big -> 1009, bad UTF-8 -> 1007: sent by Beast).
     if (!close_code_ && ec == websocket::error::message_too_big) close_code_ = proto::close_code::too_big;
@@ -92,7 +126,7 @@ void WsSessionT<NextLayer>::on_read(beast::error_code ec, size_t bytes) {
   }
   buffer_.consume(buffer_.size());
   if (buffer_.capacity() > 16 * 1024) buffer_.shrink_to_fit();  // a big message must not pin a big buffer
-  do_read();
+  if (!read_paused_ && !read_pending_) do_read();
 }
 
 // Per-connection token buckets on frames and bytes. A frame over the limit is
@@ -117,6 +151,10 @@ void WsSessionT<NextLayer>::on_frame(Clock::time_point received_at) {
   const size_t len = buffer_.size();
   buffer_.prepare(proto::Parser::kPadding);  // may move the data; re-read the pointer after
   const char* data = static_cast<const char*>(buffer_.data().data());
+  if (fwd_) {  // a resumed session: its protocol state is on its home loop
+    shard_.hub->forward_input(fwd_->home, fwd_->session, fwd_->ticket, std::string(data, len), received_at);
+    return;
+  }
   proto::ClientMessage msg;
   proto::ParseError err;
   if (shard_.parser.parse(data, len, len + proto::Parser::kPadding, msg, err))
@@ -127,9 +165,28 @@ void WsSessionT<NextLayer>::on_frame(Clock::time_point received_at) {
 
 template <class NextLayer>
 void WsSessionT<NextLayer>::deliver(const routing::Body& body) {
+  if (finished_) return;
+  if (fwd_) {  // the home loop stamps it
+    shard_.hub->forward_deliver(fwd_->home, fwd_->session, fwd_->ticket, body);
+    return;
+  }
+  // Stamped and kept for replay even while closing: a session that may be
+  // resumed must not lose a frame between the drop and its parking.
+  const uint64_t seq = stamp(body);
+  if (closing_) return;
+  enqueue(body, seq);
+}
+
+template <class NextLayer>
+void WsSessionT<NextLayer>::write(const routing::Body& body, uint64_t seq) {
   if (closing_ || finished_) return;
+  enqueue(body, seq);
+}
+
+template <class NextLayer>
+void WsSessionT<NextLayer>::enqueue(const routing::Body& body, uint64_t seq) {
   Out o{body, {}, 0};
-  o.tail_len = static_cast<uint8_t>(proto::write_tail(o.tail, ++seq_));
+  o.tail_len = static_cast<uint8_t>(proto::write_tail(o.tail, seq));
   queued_bytes_ += body->size() + o.tail_len;
   queue_.push_back(std::move(o));
   if (shard_.cfg->max_queued_bytes && queued_bytes_ > shard_.cfg->max_queued_bytes) {
@@ -181,6 +238,8 @@ void WsSessionT<NextLayer>::close(uint16_t code, std::string_view reason) {
   closing_since_ = Clock::now();
   close_code_ = code;
   close_reason_ = std::string(reason);
+  resumable_close_ = code == proto::close_code::going_away || code == proto::close_code::heartbeat_timeout;
+  if (read_paused_) resume_reading();  // the closing handshake needs a read
   if (!writing_) do_close();
 }
 
@@ -213,9 +272,18 @@ void WsSessionT<NextLayer>::finish() {
   // The close code: ours if we closed, else the client's close frame, else none (1006).
   uint16_t code = close_code_;
   if (!code) code = ws_.reason().code;
-  if (!code) code = 1006;
+  if (!code) code = got_close_ ? 1005 : 1006;  // a close frame without a status code, or none at all
   shard_.metrics->closed[close_code_index(code)].inc();
-  shard_.hub->disconnect(*this);
+  // Resumable: the connection dropped, or we closed it for shutdown/drain or
+  // a missed heartbeat. Not: the client said goodbye (1000, or a close frame
+  // without a status: what a browser's ws.close() sends) or we closed it for a
+  // policy reason (bad requests, token, rate, slow reader).
+  const bool resumable =
+      close_code_ ? resumable_close_ : (code != websocket::close_code::normal && code != 1005);
+  if (fwd_)
+    shard_.hub->transport_closed(fwd_->home, fwd_->session, fwd_->ticket, resumable);
+  else
+    shard_.hub->disconnect(*this, resumable);
   shard_.sessions.erase(this);
   beast::error_code ignored;
   beast::get_lowest_layer(ws_).socket().close(ignored);
@@ -232,12 +300,15 @@ void WsSessionT<NextLayer>::tick(Clock::time_point now) {
     if (now - closing_since_ >= kCloseGrace) beast::get_lowest_layer(ws_).close();
     return;
   }
-  if (!authenticated()) {
-    if (now >= hello_deadline_) close(proto::close_code::unauthorized, "no hello in time");
-    return;
+  if (drain_at_ != Clock::time_point{} && now >= drain_at_) return shutdown("draining", true);
+  if (!fwd_) {  // a resumed session's token is checked on its home loop (Hub::sweep)
+    if (!authenticated()) {
+      if (now >= hello_deadline_) close(proto::close_code::unauthorized, "no hello in time");
+      return;
+    }
+    shard_.hub->check_expiry(*this, static_cast<int64_t>(std::time(nullptr)));
+    if (closing_) return;
   }
-  shard_.hub->check_expiry(*this, static_cast<int64_t>(std::time(nullptr)));
-  if (closing_) return;
   const auto hb = std::chrono::seconds(shard_.cfg->heartbeat_s);
   if (now - last_rx_ >= 2 * hb) {
     close(proto::close_code::heartbeat_timeout, "heartbeat timeout");
@@ -253,9 +324,16 @@ void WsSessionT<NextLayer>::tick(Clock::time_point now) {
 }
 
 template <class NextLayer>
-void WsSessionT<NextLayer>::shutdown(std::string_view reason) {
+void WsSessionT<NextLayer>::shutdown(std::string_view reason, bool reconnect) {
   if (closing_ || finished_) return;
-  send(proto::going_away(reason));
+  auto notice = std::make_shared<const std::string>(proto::going_away(reason, reconnect));
+  if (fwd_ && !read_paused_) {  // stamped on the home loop, which then closes us, in that order
+    drain_at_ = {};
+    shard_.hub->forward_end(fwd_->home, fwd_->session, fwd_->ticket, std::move(notice),
+                            proto::close_code::going_away, std::string(reason));
+    return;
+  }
+  deliver(notice);
   close(websocket::close_code::going_away, reason);
 }
 

@@ -18,6 +18,7 @@
 #include <chrono>
 #include <deque>
 #include <memory>
+#include <optional>
 
 #include "core/token_bucket.h"
 #include "service/session.h"
@@ -27,15 +28,22 @@
 namespace sb::service {
 
 // What the shard's sweep and shutdown see of a session, whatever its transport.
-class WsSession : public Session, public std::enable_shared_from_this<WsSession> {
+class WsSession : public Session, public Transport, public std::enable_shared_from_this<WsSession> {
  public:
   using Clock = std::chrono::steady_clock;
   using Session::Session;
 
-  // Enforces the hello, token-expiry and heartbeat deadlines.
+  // Enforces the hello, token-expiry, heartbeat and drain deadlines.
   virtual void tick(Clock::time_point now) = 0;
-  // Server shutdown: going-away, then close 1001.
-  virtual void shutdown(std::string_view reason) = 0;
+  // Server shutdown: going-away {reason, reconnect}, then close 1001.
+  virtual void shutdown(std::string_view reason, bool reconnect = false) = 0;
+  // Drain: at `at` (checked by tick), going-away {reason: "draining", reconnect: true}, then close 1001.
+  virtual void drain(Clock::time_point at) = 0;
+
+  Session& session() override { return *this; }
+  std::weak_ptr<Transport> transport() override {
+    return std::static_pointer_cast<Transport>(shared_from_this());
+  }
 };
 
 template <class NextLayer>
@@ -51,14 +59,25 @@ class WsSessionT final : public WsSession {
 
   void deliver(const routing::Body& body) override;
   // A closing session is leaving: relays to it are refused (peer-not-found), not acked and dropped.
-  bool in_room(const RoomId& room) const override { return !closing_ && Session::in_room(room); }
+  // A session closing for a reason it may resume from (shutdown, heartbeat timeout) keeps receiving:
+  // its frames are stamped and kept for the replay.
+  bool in_room(const RoomId& room) const override {
+    return (!closing_ || resumable_close_) && Session::in_room(room);
+  }
   void close(uint16_t code, std::string_view reason) override;
   std::function<void()> resumer(std::function<void(Session&)> fn) override;
 
-  // Called by the shard's sweep: enforces the hello and heartbeat deadlines.
+  // Called by the shard's sweep: enforces the hello, heartbeat and drain deadlines.
   void tick(Clock::time_point now) override;
-  // Server shutdown: going-away, then close 1001.
-  void shutdown(std::string_view reason) override;
+  void shutdown(std::string_view reason, bool reconnect = false) override;
+  void drain(Clock::time_point at) override { drain_at_ = at; }
+
+  // Transport: carrying a resumed session homed on any loop.
+  void forward_to(uint32_t home, const SessionId& session, uint64_t ticket) override;
+  void attached() override;
+  void refused() override;
+  void write(const routing::Body& body, uint64_t seq) override;
+  void end(uint16_t code, std::string_view reason) override { close(code, reason); }
 
  private:
   std::shared_ptr<WsSessionT> self() { return std::static_pointer_cast<WsSessionT>(shared_from_this()); }
@@ -70,6 +89,8 @@ class WsSessionT final : public WsSession {
 
   void on_accept(boost::beast::error_code ec);
   void do_read();
+  void resume_reading();
+  void enqueue(const routing::Body& body, uint64_t seq);
   void on_read(boost::beast::error_code ec, size_t bytes);
   void on_frame(Clock::time_point received_at);
   void do_write();
@@ -82,7 +103,6 @@ class WsSessionT final : public WsSession {
   boost::beast::flat_buffer buffer_;
   std::deque<Out> queue_;
   size_t queued_bytes_ = 0;
-  uint64_t seq_ = 0;
   bool writing_ = false;
   bool closing_ = false;  // no more input is processed, queue drains then close
   bool close_sent_ = false;
@@ -103,6 +123,20 @@ class WsSessionT final : public WsSession {
   static constexpr std::chrono::seconds kCloseGrace{5};
   Clock::time_point last_rx_;
   Clock::time_point last_ping_;
+  Clock::time_point drain_at_{};  // zero: not draining
+
+  // Session resume: set while this connection carries a session homed on `home`.
+  struct Forward {
+    uint32_t home;
+    SessionId session;
+    uint64_t ticket;
+  };
+  std::optional<Forward> fwd_;
+  bool read_pending_ = false;
+  bool read_paused_ = false;                // while a resume is being decided on the home loop
+  std::shared_ptr<WsSession> paused_self_;  // keeps the session alive while paused (no read pending)
+  bool got_close_ = false;                  // the client sent a close frame
+  bool resumable_close_ = false;            // closing with 1001 or 4408: the session may be resumed
 };
 
 using PlainWsSession = WsSessionT<TcpStream>;

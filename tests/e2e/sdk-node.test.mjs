@@ -1,6 +1,6 @@
 // The SDK (web/sdk/switchboard.js) driven from Node against the real server: replies matched by id,
 // errors carrying the protocol code, relays, the heartbeat, reconnect + re-join with metadata
-// (and a token fetched again), and going-away on shutdown. No browser needed.
+// (and a token fetched again), session resume, and going-away on shutdown. No browser needed.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
@@ -25,7 +25,8 @@ class NoAutoPong extends WebSocket {
 }
 
 test('SDK in Node against the server', { timeout: 60000 }, async (t) => {
-  const server = await startServer(t, { args: ['--heartbeat-s', '1', '--jwt-hs256-secret', SECRET] });
+  // A dropped session is kept 3 s for a resume (the default is 30 s), so that the re-join path can be shown too.
+  const server = await startServer(t, { args: ['--heartbeat-s', '1', '--jwt-hs256-secret', SECRET, '--resume-window-s', '3'] });
   const wsUrl = `${server.origin.replace(/^http/, 'ws')}/ws`;
   const devToken = async (name) => (await (await fetch(`${server.origin}/v1/dev-token?name=${name}`)).json()).token;
   const cleanups = [];
@@ -110,10 +111,14 @@ test('SDK in Node against the server', { timeout: 60000 }, async (t) => {
   await t.test('reconnect: new token fetched, re-hello, re-join with metadata, vanished peers reported', async () => {
     const proxy = await startProxy(new URL(server.origin).host, { cleanups });
     let tokens = 0;
+    let aSawLeft;
     const c = client({
       url: `${proxy.origin.replace(/^http/, 'ws')}/ws`,
-      getToken: async () => { tokens++; return devToken('Cid'); },
+      // The second token only once the old session is gone (its resume window passed): a re-join then
+      // finds the room without it.
+      getToken: async () => { tokens++; if (tokens > 1) await aSawLeft; return devToken('Cid'); },
       minBackoffMs: 200,
+      resume: false, // the path taken when a session cannot be resumed
     });
     await c.connect();
     await c.join(room, { name: 'Cid', n: 1 });
@@ -122,7 +127,7 @@ test('SDK in Node against the server', { timeout: 60000 }, async (t) => {
 
     const states = [];
     c.on('state', ({ state }) => states.push(state));
-    const aSawLeft = next(a, 'peer-left', (d) => d.peer === oldPeer);
+    aSawLeft = next(a, 'peer-left', (d) => d.peer === oldPeer);
     const aSawJoin = next(a, 'peer-joined', (d) => d.peer !== oldPeer && d.metadata.name === 'Cid');
     const gone = next(c, 'peer-left', (d) => d.peer === b.peerId);
     const rejoined = next(c, 'rejoined');
@@ -142,6 +147,36 @@ test('SDK in Node against the server', { timeout: 60000 }, async (t) => {
     const msg = next(a, 'message');
     c.sendMessage(room, 'still here');
     assert.equal((await msg).from, c.peerId);
+  });
+
+  await t.test('resume: same peer id and rooms, missed events replayed once, others see nothing', async () => {
+    const proxy = await startProxy(new URL(server.origin).host, { cleanups });
+    const d = client({ url: `${proxy.origin.replace(/^http/, 'ws')}/ws`, token: await devToken('Dee'), minBackoffMs: 200 });
+    await d.connect();
+    const r2 = 'sdk-resume';
+    await d.join(r2, { name: 'Dee' });
+    const peer = d.peerId;
+    await b.join(r2, { name: 'Ben' });
+    await next(d, 'peer-joined', (x) => x.peer === b.peerId);
+    const bSawLeft = [];
+    const offLeft = b.on('peer-left', (x) => bSawLeft.push(x));
+    const welcome = next(d, 'welcome');
+    const messages = [];
+    d.on('message', (m) => messages.push(m.data));
+    assert.equal(await proxy.cut(), 1);
+    for (let n = 1; n <= 3; n++) await b.request({ type: 'message', room: r2, to: peer, data: n }); // acked: kept for d
+    const w = await welcome;
+    assert.equal(w.resumed, true);
+    assert.equal(d.peerId, peer);
+    while (messages.length < 3) await next(d, 'message');
+    assert.deepEqual(messages, [1, 2, 3]);
+    const back = next(b, 'message', (m) => m.data === 'back');
+    d.sendMessage(r2, 'back');
+    assert.equal((await back).from, peer);
+    offLeft();
+    assert.deepEqual(bSawLeft, []);
+    await b.leave(r2);
+    await d.leave(r2);
   });
 
   await t.test('token refresh: automatic before exp, same user only', async () => {
@@ -192,7 +227,9 @@ test('SDK in Node against the server', { timeout: 60000 }, async (t) => {
     const reconnecting = next(a, 'state', (d) => d.state === 'reconnecting');
     const { code } = await server.stop();
     assert.equal(code, 0);
-    assert.equal((await away).reason, 'shutdown');
+    const ga = await away;
+    assert.equal(ga.reason, 'draining'); // SIGTERM drains: come back (elsewhere) and resume
+    assert.equal(ga.reconnect, true);
     await reconnecting;
     a.close();
     assert.equal(a.state, 'closed');

@@ -5,7 +5,9 @@ import test from 'node:test';
 import { connectPeer, join, peersInRoom, serverFixture, uniqueRoom } from './lib/harness.mjs';
 
 const HB = 1;
-const server = serverFixture({ args: ['--heartbeat-s', String(HB)] });
+// A session dropped by a heartbeat timeout is kept for a resume first: a 1 s
+// window makes its peer-left come soon after.
+const server = serverFixture({ args: ['--heartbeat-s', String(HB), '--resume-window-s', '1'] });
 
 test('welcome.heartbeat_s is the configured interval', async () => {
   const c = await connectPeer(server());

@@ -8,7 +8,9 @@ import {
 import { startServer } from './lib/server.mjs';
 
 describe('rooms', () => {
-  const server = serverFixture();
+  // A connection that drops (no close frame) keeps its session for the resume
+  // window before the others see peer-left; 1 s keeps these tests short.
+  const server = serverFixture({ args: ['--resume-window-s', '1'] });
 
   test('join → joined with the other peers; the others get peer-joined with user, name and metadata', async () => {
     const room = uniqueRoom();
@@ -236,7 +238,7 @@ describe('rooms', () => {
     const room = uniqueRoom();
     const [a, x] = await peersInRoom(server(), 2, room);
     x.terminate();
-    await a.next({ type: 'peer-left', peer: x.peer, reason: 'disconnected' });
+    await a.next({ type: 'peer-left', peer: x.peer, reason: 'disconnected' }, { timeout: 10000 });
     await a.request({ type: 'leave', room });
     const c = await connectPeer(server());
     const jc = await join(c, room);

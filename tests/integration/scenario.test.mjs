@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import test from 'node:test';
 import { connectPeer, join, serverFixture, uniqueRoom } from './lib/harness.mjs';
 
-const server = serverFixture();
+// A dropped connection (no close frame) leaves after the resume window: 1 s here.
+const server = serverFixture({ args: ['--resume-window-s', '1'] });
 
 test('three peers: full offer/answer/candidate exchange between every pair', async () => {
   const room = uniqueRoom('mesh');
@@ -77,7 +78,7 @@ test('three peers: full offer/answer/candidate exchange between every pair', asy
   assert.equal((await ann.next({ type: 'peer-left', peer: ben.peer })).reason, 'left');
   assert.equal((await cat.next({ type: 'peer-left', peer: ben.peer })).reason, 'left');
   cat.terminate();
-  assert.equal((await ann.next({ type: 'peer-left', peer: cat.peer })).reason, 'disconnected');
+  assert.equal((await ann.next({ type: 'peer-left', peer: cat.peer }, { timeout: 10000 })).reason, 'disconnected');
 
   for (const p of peers) {
     await (p.isOpen ? p.barrier() : Promise.resolve());

@@ -28,6 +28,8 @@
  * @property {string} [name]
  * @property {number} heartbeat_s
  * @property {RTCIceServer[]} ice_servers
+ * @property {string} [resume_token]  Secret that resumes this session after a drop (absent when resume is off).
+ * @property {boolean} resumed        True when this welcome continues the previous session.
  */
 
 /**
@@ -51,6 +53,8 @@
  *   previous token (close 4401). `refresh`: a token for the SAME user is wanted, to `refresh` the live session.
  * @property {boolean} [refreshTokens=true]  With `getToken`: send `refresh` with a new token before `exp`.
  * @property {boolean} [reconnect=true]  Reconnect automatically after an unexpected close.
+ * @property {boolean} [resume=true]  On reconnect, ask the server to resume the session (same peer id and rooms, missed
+ *   frames replayed); when it cannot, or with `false`, the rooms are joined again.
  * @property {number} [minBackoffMs=500]
  * @property {number} [maxBackoffMs=15000]
  * @property {number} [requestTimeoutMs=10000]  How long join/leave/update/request wait for their reply.
@@ -100,13 +104,17 @@ const PASS_THROUGH = ['message', 'offer', 'answer', 'ice-candidate', 'going-away
  *
  * Events (listen with `addEventListener(type, e => e.detail)` or `on(type, detail => ...)`):
  * - `state` `{state, previous}` — connection state changed (see {@link ConnectionState}).
- * - `welcome` {@link Welcome} — after every successful hello (first connect and each reconnect).
+ * - `welcome` {@link Welcome} — after every successful hello (first connect and each reconnect). After a drop the
+ *   client asks the server to resume its session (`hello.resume`): when `welcome.resumed` is true the session went on
+ *   (same peer id, same rooms, the frames missed meanwhile were replayed first); otherwise it re-joins its rooms.
  * - `peer-joined`, `peer-updated` `{room, peer, user, name?, metadata, publisher?}` (`publisher` in broadcast rooms);
  *   `peer-left` `{room, peer, reason}`
  *   (reason `left`, `disconnected`, or `gone` when a peer vanished while we were reconnecting).
  * - `message`, `offer`, `answer`, `ice-candidate` {@link RelayFrame}.
- * - `rejoined` `{room, kind, publisher?, peers}` — a room was joined again after a reconnect (our own peer id changed).
- * - `going-away` `{reason}` — the server is shutting down; we will reconnect with backoff.
+ * - `rejoined` `{room, kind, publisher?, peers}` — a room was joined again after a reconnect that could not resume (our own peer id
+ *   changed).
+ * - `going-away` `{reason, reconnect?}` — the server is shutting down or draining; we reconnect (and resume) — at
+ *   once when `reconnect` is true, else with backoff.
  * - `kicked` `{room, reason}`, `room-closed` `{room}` — an operator removed us from a room, or closed it: we are no
  *   longer in it (a reconnect will not re-join it). Each of its other peers is first reported with `peer-left`
  *   (reason `kicked` or `room-closed`). A `message` from an operator has `from: "server"`.
@@ -117,7 +125,7 @@ export class Switchboard extends Emitter {
   constructor(options = {}) {
     super();
     this.options = {
-      reconnect: true, refreshTokens: true, minBackoffMs: 500, maxBackoffMs: 15000, requestTimeoutMs: 10000, ...options,
+      reconnect: true, resume: true, refreshTokens: true, minBackoffMs: 500, maxBackoffMs: 15000, requestTimeoutMs: 10000, ...options,
     };
     const loc = globalThis.location;
     /** @type {string} */
@@ -137,6 +145,10 @@ export class Switchboard extends Emitter {
     this._pending = new Map();
     this._nextId = 1;
     this._attempt = 0;
+    /** Highest `seq` received in the current session: sent as `resume.last_seq`, and frames at or below it are
+     * duplicates. */
+    this._lastSeq = 0;
+    this._seqLive = false;
     /** @type {{heartbeat: any, retry: any, refresh: any}} */
     this._timers = { heartbeat: 0, retry: 0, refresh: 0 };
   }
@@ -320,12 +332,19 @@ export class Switchboard extends Emitter {
     if (!WS) throw new Error('no WebSocket implementation: pass options.WebSocket');
     const ws = new WS(this.url);
     this.ws = ws;
+    this._seqLive = false; // until this connection's welcome
     const welcome = await new Promise((resolve, reject) => {
       this._abortOpen = reject;
       let helloId = 0;
       ws.onopen = () => {
         helloId = this._nextId++;
-        this._call({ type: 'hello', id: helloId, token }).then(resolve, (err) => {
+        /** @type {Object} */
+        const hello = { type: 'hello', id: helloId, token };
+        const w = this.welcome;
+        if (reconnecting && w && w.resume_token && this.options.resume) {
+          hello.resume = { session: w.session, resume_token: w.resume_token, last_seq: this._lastSeq };
+        }
+        this._call(hello).then(resolve, (err) => {
           // Refused (the server closes too): settle now, so state is final when connect() rejects.
           this._onClose(ws, err.code === 'unauthorized' ? 4401 : 4400, err.message);
           reject(err);
@@ -346,7 +365,7 @@ export class Switchboard extends Emitter {
     this._startHeartbeat(welcome.heartbeat_s);
     this._setState('open');
     this.emit('welcome', welcome);
-    if (reconnecting) await this._rejoin();
+    if (reconnecting && !welcome.resumed) await this._rejoin();
     return welcome;
   }
 
@@ -405,6 +424,20 @@ export class Switchboard extends Emitter {
     let f;
     try { f = JSON.parse(text); } catch { return; }
     this._lastRx = Date.now();
+    if (typeof f.seq === 'number') {
+      if (f.type === 'welcome') {
+        this._lastSeq = f.seq; // a new session starts again at a low seq
+        this._seqLive = true;
+      } else if (!this._seqLive) {
+        // Before this connection's welcome: replayed frames (seq > last_seq), or the first frames of a new session
+        // (an error to the hello, seq 1 again): never dropped.
+        if (f.seq > this._lastSeq) this._lastSeq = f.seq;
+      } else if (f.seq <= this._lastSeq) {
+        return; // already seen: a replay must not deliver a frame twice
+      } else {
+        this._lastSeq = f.seq;
+      }
+    }
     if (f.id !== undefined && f.id !== null) {
       const err = f.type === 'error' ? Object.assign(new SwitchboardError(f.code, f.message), { frame: f }) : null;
       if (this._settle(f.id, err, f)) return;
@@ -436,6 +469,10 @@ export class Switchboard extends Emitter {
         this.emit('error', { code: f.code, message: f.message });
         return;
       case 'pong':
+        return;
+      case 'going-away':
+        if (f.reconnect) this._attempt = 0; // the server asks us to come back at once (drain)
+        this.emit('going-away', f);
         return;
       default:
         if (PASS_THROUGH.includes(f.type)) this.emit(f.type, f);

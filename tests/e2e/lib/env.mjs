@@ -84,7 +84,7 @@ function tryNetns(name) {
  */
 export async function startServer(t, { args = [], dev = true, listen = '127.0.0.1:0', inNs = (a) => a, cleanups = null } = {}) {
   if (!fs.existsSync(SERVER_BIN)) throw new Error(`server binary not found: ${SERVER_BIN} (build it, or set SWITCHBOARD_BIN)`);
-  const argv = inNs([SERVER_BIN, ...(dev ? ['--dev'] : []), '--listen', listen, '--web-root', path.join(REPO, 'web'), '--log-format', 'json', ...args]);
+  const argv = inNs([SERVER_BIN, ...(dev ? ['--dev'] : []), '--listen', listen, '--web-root', path.join(REPO, 'web'), '--log-format', 'json', '--drain-spread-s', '1', ...args]);
   const child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
   const log = [];
   readline.createInterface({ input: child.stderr }).on('line', (l) => { log.push(l); if (log.length > 400) log.shift(); });

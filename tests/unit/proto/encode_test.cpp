@@ -20,12 +20,17 @@ TEST(Encode, Welcome) {
   Welcome w{"7", SessionId("s1"), PeerId("p1"), UserId("alice"), "Alice \"A\"", 20, "[]"};
   EXPECT_EQ(closed(welcome(w), 1),
             R"({"type":"welcome","id":7,"session":"s1","peer":"p1","user":"alice","name":"Alice \"A\"",)"
-            R"("heartbeat_s":20,"ice_servers":[],"seq":1})");
+            R"("heartbeat_s":20,"ice_servers":[],"resumed":false,"seq":1})");
   w.name = {};
   w.id = {};
   EXPECT_EQ(
       closed(welcome(w), 2),
-      R"({"type":"welcome","session":"s1","peer":"p1","user":"alice","heartbeat_s":20,"ice_servers":[],"seq":2})");
+      R"({"type":"welcome","session":"s1","peer":"p1","user":"alice","heartbeat_s":20,"ice_servers":[],)"
+      R"("resumed":false,"seq":2})");
+  EXPECT_EQ(
+      closed(welcome(w, "sec\"ret", true), 3),
+      R"({"type":"welcome","session":"s1","peer":"p1","user":"alice","heartbeat_s":20,"ice_servers":[],)"
+      R"("resume_token":"sec\"ret","resumed":true,"seq":3})");
 }
 
 TEST(Encode, JoinedListsOthers) {
@@ -72,6 +77,8 @@ TEST(Encode, ErrorAndGoingAway) {
   EXPECT_EQ(closed(error("9", ErrorCode::room_full, "room is full"), 2),
             R"({"type":"error","id":9,"code":"room-full","message":"room is full","seq":2})");
   EXPECT_EQ(closed(going_away("shutdown"), 3), R"({"type":"going-away","reason":"shutdown","seq":3})");
+  EXPECT_EQ(closed(going_away("draining", true), 4),
+            R"({"type":"going-away","reason":"draining","reconnect":true,"seq":4})");
   EXPECT_EQ(closed(pong(""), 1), R"({"type":"pong","seq":1})");
 }
 

@@ -35,6 +35,48 @@ TEST_F(ParserTest, Hello) {
   EXPECT_TRUE(p.msg.id.empty());
 }
 
+TEST_F(ParserTest, HelloWithResume) {
+  Parsed p = parse(
+      R"({"type":"hello","id":1,"resume":{"session":"s\u0031","resume_token":"t0k","last_seq":42,"x":[1]},"token":"a"})");
+  ASSERT_TRUE(p.ok) << p.err.message;
+  EXPECT_TRUE(p.msg.has_resume);
+  EXPECT_EQ(p.msg.resume_session, "s1");
+  EXPECT_EQ(p.msg.resume_token, "t0k");
+  EXPECT_EQ(p.msg.resume_last_seq, 42u);
+  EXPECT_EQ(p.msg.token, "a");
+  EXPECT_EQ(p.msg.id, "1");
+  Parsed zero = parse(R"({"type":"hello","resume":{"last_seq":0,"resume_token":"t","session":"s"}})");
+  ASSERT_TRUE(zero.ok) << zero.err.message;
+  EXPECT_EQ(zero.msg.resume_last_seq, 0u);
+  EXPECT_FALSE(parse(R"({"type":"hello"})").msg.has_resume);
+}
+
+TEST_F(ParserTest, HelloWithBadResumeIsABadRequest) {
+  for (
+      const char* f : {
+          R"({"type":"hello","resume":"s"})",
+          R"({"type":"hello","resume":{}})",
+          R"({"type":"hello","resume":{"session":"s","resume_token":"t"}})",
+          R"({"type":"hello","resume":{"session":"s","last_seq":1}})",
+          R"({"type":"hello","resume":{"resume_token":"t","last_seq":1}})",
+          R"({"type":"hello","resume":{"session":"s","resume_token":"t","last_seq":-1}})",
+          R"({"type":"hello","resume":{"session":"s","resume_token":"t","last_seq":1.0}})",
+          R"({"type":"hello","resume":{"session":"s","resume_token":"t","last_seq":1e3}})",
+          R"({"type":"hello","resume":{"session":"s","resume_token":"t","last_seq":"1"}})",
+          R"({"type":"hello","resume":{"session":"s","resume_token":"t","last_seq":99999999999999999999999}})",
+          R"({"type":"hello","resume":{"session":"","resume_token":"t","last_seq":1}})",
+          R"({"type":"hello","resume":{"session":1,"resume_token":"t","last_seq":1}})",
+          R"({"type":"hello","resume":{"session":"s","resume_token":null,"last_seq":1}})",
+          R"({"type":"hello","resume":{"session":"s","resume_token":"t","last_seq":1,"x":tru}})",
+      })
+    expect_bad(f);
+  const std::string long_session(65, 'a');
+  expect_bad(R"({"type":"hello","resume":{"session":")" + long_session +
+             R"(","resume_token":"t","last_seq":1}})");
+  Parsed p = parse(R"({"type":"hello","id":"h","resume":{"session":"s"}})");
+  EXPECT_EQ(p.err.id, R"("h")");  // the error still carries the id
+}
+
 TEST_F(ParserTest, HelloWithoutTokenIsValid) {
   Parsed p = parse(R"({"type":"hello"})");
   ASSERT_TRUE(p.ok);

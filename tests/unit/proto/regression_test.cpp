@@ -61,7 +61,8 @@ TEST(ProtoRegression, UnknownFieldThatIsNotJsonKeepsTheId) {
 TEST(ProtoRegression, UnknownFieldsThatAreJsonAreStillIgnored) {
   Parser parser;
   Outcome o = parse_bytes(
-      parser, R"({"type":"ping","x":{"a":[1,{"b":null}],"c":"\u00e9"},"resume":{"s":1},"y":1e400})");
+      parser, R"({"type":"ping","x":{"a":[1,{"b":null}],"c":"\u00e9"},)"
+              R"("resume":{"session":"s","resume_token":"t","last_seq":1,"z":{"q":[]}},"y":1e400})");
   EXPECT_TRUE(o.ok) << o.err.message;
   EXPECT_TRUE(o.msg.has_resume);
 }

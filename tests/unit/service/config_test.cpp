@@ -114,6 +114,47 @@ TEST_F(LoadConfig, TheShippedExampleFileLoadsWithTheDefaults) {
   EXPECT_EQ(c->max_conns_per_ip, d.max_conns_per_ip);
   EXPECT_EQ(c->max_queued_bytes, d.max_queued_bytes);
   EXPECT_EQ(c->upgrade_timeout_s, d.upgrade_timeout_s);
+  EXPECT_EQ(c->resume_window_s, d.resume_window_s);
+  EXPECT_EQ(c->resume_buffer_messages, d.resume_buffer_messages);
+  EXPECT_EQ(c->resume_buffer_bytes, d.resume_buffer_bytes);
+  EXPECT_EQ(c->drain_spread_s, d.drain_spread_s);
+}
+
+TEST_F(LoadConfig, ResumeAndDrainSettings) {
+  int code = -1;
+  auto d = load({}, code);
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->resume_window_s, 30u);
+  EXPECT_EQ(d->resume_buffer_messages, 1000u);
+  EXPECT_EQ(d->resume_buffer_bytes, 1024u * 1024u);
+  EXPECT_EQ(d->drain_spread_s, 5u);
+  const std::string file = write(R"(
+[resume]
+window_s = 10
+buffer_messages = 50
+buffer_bytes = 65536
+[limits]
+drain_spread_s = 2
+)");
+  setenv("SWITCHBOARD_RESUME_WINDOW_S", "20", 1);
+  setenv("SWITCHBOARD_DRAIN_SPREAD_S", "3", 1);
+  auto c = load({"--config", file, "--resume-buffer-messages", "70"}, code);
+  unsetenv("SWITCHBOARD_RESUME_WINDOW_S");
+  unsetenv("SWITCHBOARD_DRAIN_SPREAD_S");
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->resume_window_s, 20u);         // env beats file
+  EXPECT_EQ(c->resume_buffer_messages, 70u);  // flag beats file
+  EXPECT_EQ(c->resume_buffer_bytes, 65536u);  // file beats default
+  EXPECT_EQ(c->drain_spread_s, 3u);
+  auto off = load({"--resume-window-s", "0", "--drain-spread-s", "0"}, code);
+  ASSERT_TRUE(off);
+  EXPECT_EQ(off->resume_window_s, 0u);
+  EXPECT_EQ(off->drain_spread_s, 0u);
+  setenv("SWITCHBOARD_RESUME_BUFFER_BYTES", "lots", 1);
+  EXPECT_FALSE(load({}, code));
+  EXPECT_EQ(code, 2);
+  unsetenv("SWITCHBOARD_RESUME_BUFFER_BYTES");
+  EXPECT_FALSE(load({"--resume-buffer-messages", "0"}, code));
 }
 
 TEST_F(LoadConfig, UnknownKeyInFileIsAnError) {
