@@ -240,7 +240,7 @@ void apply_toml(Config& c, const std::string& path) {
 std::optional<Config> load_config(int argc, char** argv, int& exit_code) {
   Config c;
   CLI::App app{"switchboard — WebRTC signaling server (protocol v1 over WebSocket)", "switchboard"};
-  app.set_version_flag("--version", "switchboard 0.1.0");
+  app.set_version_flag("--version", "switchboard " SWITCHBOARD_VERSION);
   app.get_formatter()->column_width(34);
   app.footer(
       "Subcommands:\n"

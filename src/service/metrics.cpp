@@ -104,7 +104,7 @@ std::string Metrics::render() const {
   const auto& S = shards_;
 
   w.family("switchboard_build_info", "gauge", "Always 1; the version is a label.");
-  w.sample("switchboard_build_info", label("version", "0.1.0"), uint64_t{1});
+  w.sample("switchboard_build_info", label("version", SWITCHBOARD_VERSION), uint64_t{1});
   w.family("switchboard_ready", "gauge", "1 while the server accepts work (GET /readyz is 200), else 0.");
   w.sample("switchboard_ready", "", uint64_t{ready && ready() ? 1u : 0u});
   w.family("switchboard_event_loops", "gauge", "Event-loop threads (shards).");

@@ -2,12 +2,13 @@
 // family moved by exactly what the clients did. Tests in this file run one
 // after another against one server, so deltas between two scrapes are theirs.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import net from 'node:net';
 import { describe, test } from 'node:test';
 import { Client, assertError, connectPeer, join, peersInRoom, serverFixture, uniqueRoom } from './lib/harness.mjs';
 import { hsToken, nowS } from './lib/jwt.mjs';
 import { promtoolCheck, scrape, value, waitForMetrics } from './lib/metrics.mjs';
-import { startServer } from './lib/server.mjs';
+import { BIN, startServer } from './lib/server.mjs';
 
 const server = serverFixture({ args: ['--threads', '2'] });
 const v = value;
@@ -141,6 +142,10 @@ describe('/metrics', () => {
     assert.ok(v(m, 'process_start_time_seconds') > nowS() - 3600);
     assert.ok(v(m, 'process_cpu_seconds_total') >= 0);
     assert.equal(v(m, 'switchboard_ready'), 1);
+    // build_info carries the version the binary reports.
+    const version = execFileSync(BIN, ['--version'], { encoding: 'utf8' }).trim().split(' ')[1];
+    assert.match(version, /^\d+\.\d+\.\d+/);
+    assert.equal(v(m, `switchboard_build_info{version="${version}"}`), 1);
   });
 });
 

@@ -134,6 +134,7 @@ describe('delivery', () => {
       const m = await waitForMetrics(server, (x) => value(x, 'switchboard_webhook_queue') === 0, { what: 'an empty webhook queue' });
       assert.equal(value(m, 'switchboard_webhook_retries_total') - value(before, 'switchboard_webhook_retries_total'), 1);
       assert.ok(value(m, 'switchboard_webhooks_delivered_total') > value(before, 'switchboard_webhooks_delivered_total'));
+      assert.ok(value(m, 'switchboard_webhooks_enqueued_total') > value(before, 'switchboard_webhooks_enqueued_total'));
     } finally {
       rx.respond = () => 204;
     }
