@@ -66,6 +66,10 @@ function hue(text) {
 const displayName = (p) => p.metadata?.name || p.name || p.user || 'Guest';
 
 function toast(text, { action, onAction, kind = 'info', ms = 4000 } = /** @type {any} */ ({})) {
+  // The same notice again (a draining server may send going-away on each reconnect) replaces the old one.
+  for (const old of document.querySelectorAll('#toasts .toast')) {
+    if (old.firstElementChild?.textContent === text) old.remove();
+  }
   const el = h('div', { class: `toast ${kind}` }, h('span', {}, text));
   if (action) el.append(h('button', { class: 'btn small', onclick: () => { onAction(); el.remove(); } }, action));
   $('toasts').append(el);
