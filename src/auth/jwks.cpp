@@ -9,6 +9,8 @@
 
 #include <boost/json.hpp>
 
+#include "auth/base64url.h"
+
 namespace sb::auth {
 
 namespace json = boost::json;
@@ -18,15 +20,6 @@ const char* to_string(JwsAlg a) {
 }
 
 namespace {
-
-int b64url_value(char c) {
-  if (c >= 'A' && c <= 'Z') return c - 'A';
-  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-  if (c >= '0' && c <= '9') return c - '0' + 52;
-  if (c == '-') return 62;
-  if (c == '_') return 63;
-  return -1;
-}
 
 struct BnFree {
   void operator()(BIGNUM* b) const { BN_free(b); }
@@ -98,26 +91,6 @@ std::shared_ptr<EVP_PKEY> ec_p256_key(const json::object& k) {
 }
 
 }  // namespace
-
-std::optional<std::string> b64url_decode(std::string_view in) {
-  if (in.size() % 4 == 1) return std::nullopt;
-  std::string out;
-  out.reserve(in.size() / 4 * 3 + 2);
-  uint32_t acc = 0;
-  int bits = 0;
-  for (char c : in) {
-    const int v = b64url_value(c);
-    if (v < 0) return std::nullopt;
-    acc = (acc << 6) | static_cast<uint32_t>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out.push_back(static_cast<char>((acc >> bits) & 0xff));
-    }
-  }
-  if ((acc & ((1u << bits) - 1)) != 0) return std::nullopt;
-  return out;
-}
 
 std::optional<Jwks> Jwks::parse(std::string_view text, std::string& error, size_t* skipped) {
   boost::system::error_code ec;

@@ -43,9 +43,6 @@ struct Jwks {
   const Jwk* find(std::string_view kid, bool has_kid, JwsAlg alg) const;
 };
 
-// Decodes unpadded base64url strictly (no padding, no whitespace, zero unused bits).
-std::optional<std::string> b64url_decode(std::string_view in);
-
 // Checks a JWS signature (RFC 7515/7518): RS256 is RSASSA-PKCS1-v1_5 with
 // SHA-256; ES256 is ECDSA P-256 with SHA-256 and the signature as raw R||S (64
 // bytes). Cost: one RSA or ECDSA verification.

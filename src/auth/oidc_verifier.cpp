@@ -3,6 +3,8 @@
 #include <boost/json.hpp>
 #include <cmath>
 
+#include "auth/base64url.h"
+
 namespace sb::auth {
 
 namespace json = boost::json;

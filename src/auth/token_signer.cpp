@@ -7,35 +7,11 @@
 
 #include <stdexcept>
 
+#include "auth/base64url.h"
+
 namespace sb::auth {
 
 namespace {
-
-std::string b64url(std::string_view in) {
-  static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-  std::string out;
-  out.reserve((in.size() + 2) / 3 * 4);
-  size_t i = 0;
-  for (; i + 2 < in.size(); i += 3) {
-    const uint32_t v =
-        (uint32_t(uint8_t(in[i])) << 16) | (uint32_t(uint8_t(in[i + 1])) << 8) | uint8_t(in[i + 2]);
-    out += kAlphabet[(v >> 18) & 63];
-    out += kAlphabet[(v >> 12) & 63];
-    out += kAlphabet[(v >> 6) & 63];
-    out += kAlphabet[v & 63];
-  }
-  if (i + 1 == in.size()) {
-    const uint32_t v = uint32_t(uint8_t(in[i])) << 16;
-    out += kAlphabet[(v >> 18) & 63];
-    out += kAlphabet[(v >> 12) & 63];
-  } else if (i + 2 == in.size()) {
-    const uint32_t v = (uint32_t(uint8_t(in[i])) << 16) | (uint32_t(uint8_t(in[i + 1])) << 8);
-    out += kAlphabet[(v >> 18) & 63];
-    out += kAlphabet[(v >> 12) & 63];
-    out += kAlphabet[(v >> 6) & 63];
-  }
-  return out;
-}
 
 struct PkeyDeleter {
   void operator()(EVP_PKEY* k) const { EVP_PKEY_free(k); }
@@ -98,9 +74,9 @@ const std::string& TokenSigner::public_key_pem() const {
 // left-padded to 32 bytes (RFC 7518 §3.4).
 std::string TokenSigner::sign(const TokenSpec& spec) const {
   if (!impl_->es256) return sign_hs256(impl_->secret, spec);
-  std::string input = b64url(R"({"alg":"ES256","typ":"JWT"})");
+  std::string input = b64url_encode(R"({"alg":"ES256","typ":"JWT"})");
   input.push_back('.');
-  input += b64url(token_claims_json(spec));
+  input += b64url_encode(token_claims_json(spec));
   std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
   size_t der_len = 0;
   if (!ctx || EVP_DigestSignInit(ctx.get(), nullptr, EVP_sha256(), nullptr, impl_->key.get()) != 1 ||
@@ -120,7 +96,7 @@ std::string TokenSigner::sign(const TokenSpec& spec) const {
       BN_bn2binpad(ECDSA_SIG_get0_s(sig.get()), raw + 32, 32) != 32)
     throw std::runtime_error("ES256: bad signature size");
   input.push_back('.');
-  input += b64url(std::string_view(reinterpret_cast<const char*>(raw), sizeof raw));
+  input += b64url_encode(std::string_view(reinterpret_cast<const char*>(raw), sizeof raw));
   return input;
 }
 
