@@ -35,6 +35,7 @@ std::string_view to_string(ErrorCode c) {
     case ErrorCode::rate_limited: return "rate-limited";
     case ErrorCode::internal: return "internal";
     case ErrorCode::token_expired: return "token-expired";
+    case ErrorCode::unavailable: return "unavailable";
   }
   return "internal";
 }

@@ -35,6 +35,7 @@ enum class ErrorCode : uint8_t {
   rate_limited,
   internal,
   token_expired,  // the session's token expired without a refresh (then close 4401)
+  unavailable,    // cluster mode: the shared state (Redis) is unreachable; retry later
 };
 
 std::string_view to_string(ErrorCode c);

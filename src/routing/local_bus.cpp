@@ -33,12 +33,31 @@ const std::vector<Endpoint*>* ShardTable::members(const RoomId& room) const {
   return it == rooms_.end() ? nullptr : &it->second;
 }
 
+namespace {
+int t_node_tag = -1;  // set once before the loops run, read-only afterwards
+constexpr char kHex[] = "0123456789abcdef";
+}  // namespace
+
+void set_node_tag(uint32_t tag) {
+  t_node_tag = static_cast<int>(tag & 0xffff);
+}
+
 PeerId make_peer_id(uint32_t shard) {
-  static constexpr char kHex[] = "0123456789abcdef";
   std::string id = random_hex(8);
+  if (t_node_tag >= 0)
+    for (int i = 0; i < 4; ++i) id[12 + i] = kHex[(t_node_tag >> (12 - 4 * i)) & 0xf];
   id.push_back(kHex[(shard >> 4) & 0xf]);
   id.push_back(kHex[shard & 0xf]);
   return PeerId(std::move(id));
+}
+
+bool maybe_local(const PeerId& id) {
+  if (t_node_tag < 0) return true;
+  const std::string& s = id.str();
+  if (s.size() != 18) return false;
+  for (int i = 0; i < 4; ++i)
+    if (s[12 + i] != kHex[(t_node_tag >> (12 - 4 * i)) & 0xf]) return false;
+  return true;
 }
 
 int shard_of(const PeerId& id, uint32_t shard_count) {
@@ -62,45 +81,74 @@ uint32_t LocalBus::current_shard() {
   return t_current_shard;
 }
 
+void LocalBus::reply(uint32_t origin, const PeerId& from, std::string ack_id, uint8_t verdict,
+                     std::string reason) {
+  if (origin >= shard_count()) return;
+  run_on(origin, [this, origin, from, verdict, ack_id = std::move(ack_id), reason = std::move(reason)] {
+    if (observer_ && verdict == Admission::absent) observer_->peer_not_found(origin);
+    if (observer_ && verdict == Admission::forbidden) observer_->relay_forbidden(origin);
+    Endpoint* sender = shards_[origin].table->find(from);
+    if (!sender) return;
+    switch (verdict) {
+      case Admission::ok: sender->deliver(make_body(proto::ack(ack_id))); break;
+      case Admission::absent:
+        sender->deliver(
+            make_body(proto::error(ack_id, proto::ErrorCode::peer_not_found, "no such peer in this room")));
+        break;
+      case Admission::forbidden:
+        sender->deliver(make_body(proto::error(ack_id, proto::ErrorCode::forbidden, reason)));
+        break;
+      default:
+        sender->deliver(make_body(
+            proto::error(ack_id, proto::ErrorCode::unavailable, "the recipient's node cannot be reached")));
+        break;
+    }
+  });
+}
+
 void LocalBus::to_peer(const PeerId& from, const PeerId& to, const RoomId& room, Relay frame,
                        std::string ack_id) {
   const uint32_t origin = current_shard();
   const int target = shard_of(to, shard_count());
-  auto reply = [this, origin, from, ack_id = std::move(ack_id)](Admission a) mutable {
-    if (a.verdict == Admission::ok && ack_id.empty()) return;
-    run_on(origin, [this, origin, from, a, ack_id = std::move(ack_id)] {
-      if (observer_ && a.verdict == Admission::absent) observer_->peer_not_found(origin);
-      if (observer_ && a.verdict == Admission::forbidden) observer_->relay_forbidden(origin);
-      Endpoint* sender = shards_[origin].table->find(from);
-      if (!sender) return;
-      switch (a.verdict) {
-        case Admission::ok: sender->deliver(make_body(proto::ack(ack_id))); break;
-        case Admission::absent:
-          sender->deliver(
-              make_body(proto::error(ack_id, proto::ErrorCode::peer_not_found, "no such peer in this room")));
-          break;
-        case Admission::forbidden:
-          sender->deliver(make_body(proto::error(ack_id, proto::ErrorCode::forbidden, a.reason)));
-          break;
-      }
-    });
-  };
-  if (target < 0) {
-    reply({Admission::absent, {}});
-    return;
-  }
-  run_on(static_cast<uint32_t>(target),
-         [this, target, to, room, frame = std::move(frame), reply = std::move(reply)]() mutable {
-           Endpoint* e = shards_[static_cast<uint32_t>(target)].table->find(to);
-           const Admission a = e ? e->admit(room, frame) : Admission{Admission::absent, {}};
-           if (a.verdict == Admission::ok) {
-             e->deliver(frame.body);
-             if (observer_)
-               observer_->relay_delivered(static_cast<uint32_t>(target), frame.type,
-                                          Clock::now() - frame.received_at);
-           }
-           reply(a);
-         });
+  if (remote_ && (target < 0 || !maybe_local(to)))
+    return remote_->to_peer(origin, from, to, room, std::move(frame), std::move(ack_id));
+  if (target < 0) return reply(origin, from, std::move(ack_id), Admission::absent, {});
+  run_on(static_cast<uint32_t>(target), [this, origin, from, target, to, room, frame = std::move(frame),
+                                         ack_id = std::move(ack_id)]() mutable {
+    Endpoint* e = shards_[static_cast<uint32_t>(target)].table->find(to);
+    if (!e && remote_)  // not here (any more): perhaps on another node
+      return remote_->to_peer(origin, from, to, room, std::move(frame), std::move(ack_id));
+    const Admission a = e ? e->admit(room, frame) : Admission{Admission::absent, {}};
+    if (a.verdict == Admission::ok) {
+      e->deliver(frame.body);
+      if (observer_)
+        observer_->relay_delivered(static_cast<uint32_t>(target), frame.type,
+                                   Clock::now() - frame.received_at);
+    }
+    if (a.verdict != Admission::ok || !ack_id.empty())
+      reply(origin, from, std::move(ack_id), a.verdict, std::string(a.reason));
+  });
+}
+
+void LocalBus::deliver_here(const PeerId& to, const RoomId& room, Relay frame,
+                            std::function<void(Admission)> answer) {
+  const int target = shard_of(to, shard_count());
+  if (target < 0) return answer({Admission::absent, {}});
+  const auto shard = static_cast<uint32_t>(target);
+  run_on(shard, [this, shard, to, room, frame = std::move(frame), answer = std::move(answer)] {
+    Endpoint* e = shards_[shard].table->find(to);
+    const Admission a = e ? e->admit(room, frame) : Admission{Admission::absent, {}};
+    if (a.verdict == Admission::ok) {
+      e->deliver(frame.body);
+      if (observer_) observer_->relay_delivered(shard, frame.type, Clock::now() - frame.received_at);
+    }
+    answer(a);
+  });
+}
+
+void LocalBus::to_room_here(const RoomId& room, const PeerId& except, const Relay& frame) {
+  for (uint32_t s = 0; s < shard_count(); ++s)
+    run_on(s, [this, s, room, except, frame] { deliver_local(s, room, except, frame); });
 }
 
 void LocalBus::deliver_local(uint32_t shard, const RoomId& room, const PeerId& except, const Relay& frame) {
@@ -126,6 +174,7 @@ void LocalBus::to_room(const RoomId& room, const PeerId& except, Relay frame) {
                       [this, s, room, except, frame] { deliver_local(s, room, except, frame); });
   }
   deliver_local(here, room, except, frame);
+  if (remote_) remote_->to_room(room, except, frame);
 }
 
 void LocalBus::to_member(uint32_t home, const PeerId& peer, const RoomId& room, Body body) {

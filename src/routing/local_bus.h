@@ -10,6 +10,8 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
+#include <functional>
+#include <string>
 #include <unordered_map>
 #include <vector>
 
@@ -35,10 +37,30 @@ class ShardTable {
   std::unordered_map<RoomId, std::vector<Endpoint*>> rooms_;
 };
 
-// New unguessable peer id living on `shard` (< 256).
+// New unguessable peer id living on `shard` (< 256): 18 hex digits, the last
+// two the shard. In cluster mode (set_node_tag), digits 13-16 are this node's
+// tag, a hint that lets a relay to a peer of another node skip the local lookup.
 PeerId make_peer_id(uint32_t shard);
 // The shard encoded in `id`, or -1 when `id` is not one of ours.
 int shard_of(const PeerId& id, uint32_t shard_count);
+// Cluster mode: peer ids made from now on carry `tag` (< 65536). Call once, before serving.
+void set_node_tag(uint32_t tag);
+// Whether `id` may live on this node: always on a single node; in cluster
+// mode, when it carries this node's tag. O(1).
+bool maybe_local(const PeerId& id);
+
+// Where relays go when the recipient is not on this node (cluster mode).
+// Called on the sender's shard thread.
+class RemoteRelay {
+ public:
+  virtual ~RemoteRelay() = default;
+  // Like Bus::to_peer for a peer this node does not hold; the answer comes back
+  // through LocalBus::reply on `origin_shard`.
+  virtual void to_peer(uint32_t origin_shard, const PeerId& from, const PeerId& to, const RoomId& room,
+                       Relay frame, std::string ack_id) = 0;
+  // The other nodes' share of a room-wide relay (this node's is delivered already).
+  virtual void to_room(const RoomId& room, const PeerId& except, const Relay& frame) = 0;
+};
 
 class LocalBus final : public Bus {
  public:
@@ -75,12 +97,26 @@ class LocalBus final : public Bus {
   uint32_t shard_count() const { return static_cast<uint32_t>(shards_.size()); }
   // Set once before the loops run; may stay null (tests).
   void set_observer(BusObserver* o) { observer_ = o; }
+  // Cluster mode: relays for peers not held here go to `r`. Set once before the loops run.
+  void set_remote(RemoteRelay* r) { remote_ = r; }
   ShardTable& table(uint32_t shard) { return *shards_[shard].table; }
+
+  // --- Entry points for frames that came from another node (any thread).
+  // Delivers `frame` to `to` on its shard if it admits it, then calls
+  // `answer` there with the verdict. O(1) plus the post.
+  void deliver_here(const PeerId& to, const RoomId& room, Relay frame, std::function<void(Admission)> answer);
+  // Delivers a room-wide relay to this node's members of `room` but `except`.
+  void to_room_here(const RoomId& room, const PeerId& except, const Relay& frame);
+  // Tells sender `from` on `origin` the outcome of its relay: an ack (when
+  // `ack_id` is non-empty), peer-not-found, forbidden with `reason`, or
+  // unavailable (`verdict` > forbidden: the recipient's node could not be reached).
+  void reply(uint32_t origin, const PeerId& from, std::string ack_id, uint8_t verdict, std::string reason);
 
  private:
   void deliver_local(uint32_t shard, const RoomId& room, const PeerId& except, const Relay& frame);
   std::vector<Shard> shards_;
   BusObserver* observer_ = nullptr;
+  RemoteRelay* remote_ = nullptr;
 };
 
 }  // namespace sb::routing

@@ -85,6 +85,9 @@ class RedisConnection : public std::enable_shared_from_this<RedisConnection> {
 
   void on_state(StateHandler h) { on_state_ = std::move(h); }
   void on_message(MessageHandler h) { on_message_ = std::move(h); }
+  // Redis confirmed a SUBSCRIBE of `channel`: messages published on it from
+  // now on reach this connection (the payload argument is empty).
+  void on_subscribed(MessageHandler h) { on_subscribed_ = std::move(h); }
 
   // Starts connecting; reconnects after every loss until stop().
   void start();
@@ -133,6 +136,7 @@ class RedisConnection : public std::enable_shared_from_this<RedisConnection> {
   bool up_ = false;
   StateHandler on_state_;
   MessageHandler on_message_;
+  MessageHandler on_subscribed_;
 
   friend struct Link;
 };

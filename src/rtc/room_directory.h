@@ -48,9 +48,10 @@ struct Member {
   UserId user;
   std::string name;        // display name, may be empty
   std::string metadata;    // JSON object text, "{}" when none was given
-  uint32_t home = 0;       // where the peer's connection lives (a shard, later a node); opaque here
+  uint32_t home = 0;       // where the peer's connection lives: its event loop (shard); opaque here
   int64_t joined_at = 0;   // Unix seconds, as given to join()
   bool publisher = false;  // its token grants `publish`; in a broadcast room: a publisher, else a viewer
+  std::string node = {};   // cluster mode: the node holding its session; empty on a single node
 };
 
 // How a room is set up: by its first join (the defaults) or by create().

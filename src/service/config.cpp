@@ -223,10 +223,15 @@ void apply_toml(Config& c, const std::string& path) {
   num("resume.buffer_messages", c.resume_buffer_messages);
   num("resume.buffer_bytes", c.resume_buffer_bytes);
   num("limits.drain_spread_s", c.drain_spread_s);
+  str("cluster.redis_url", c.redis_url);
+  str("cluster.node_id", c.node_id);
+  num("cluster.heartbeat_ms", c.node_heartbeat_ms);
+  num("cluster.node_ttl_ms", c.node_ttl_ms);
 
   static const std::vector<std::string> known_top = {
-      "listen", "web_root", "log_format", "log_level", "dev",  "threads",  "jwt",   "limits", "security",
-      "tls",    "admin",    "webhooks",   "ice",       "oidc", "identity", "audit", "rooms",  "resume"};
+      "listen",   "web_root", "log_format", "log_level", "dev",      "threads", "jwt",
+      "limits",   "security", "tls",        "admin",     "webhooks", "ice",     "oidc",
+      "identity", "audit",    "rooms",      "resume",    "cluster"};
 
   for (auto& [k, v] : t) {
     (void)v;
@@ -459,6 +464,28 @@ std::optional<Config> load_config(int argc, char** argv, int& exit_code) {
                                  "Audit log of logins, token rejections, join denials, admin actions: FILE, "
                                  "stdout or off (default off) [env SWITCHBOARD_AUDIT_LOG]")
                       ->group("Identity");
+  // Cluster mode.
+  std::string redis_url, node_id;
+  unsigned node_heartbeat = 0, node_ttl = 0;
+  auto* o_redis = app.add_option("--redis", redis_url,
+                                 "Cluster mode: share rooms with other nodes through this Redis, "
+                                 "redis://[:password@]host[:port][/db] or unix:///path.sock "
+                                 "[env SWITCHBOARD_REDIS_URL]")
+                      ->group("Cluster");
+  auto* o_node_id = app.add_option("--node-id", node_id,
+                                   "This node's name in the cluster, unique (default hostname-pid) "
+                                   "[env SWITCHBOARD_NODE_ID]")
+                        ->group("Cluster");
+  auto* o_node_hb =
+      app.add_option("--node-heartbeat-ms", node_heartbeat,
+                     "Cluster heartbeat interval (default 1000) [env SWITCHBOARD_NODE_HEARTBEAT_MS]")
+          ->check(CLI::Range(50u, 60000u))
+          ->group("Cluster");
+  auto* o_node_ttl = app.add_option("--node-ttl-ms", node_ttl,
+                                    "A node without heartbeat for this long is lost (default 3000) "
+                                    "[env SWITCHBOARD_NODE_TTL_MS]")
+                         ->check(CLI::Range(100u, 600000u))
+                         ->group("Cluster");
   // Session resume and graceful drain.
   unsigned resume_window = 0, drain_spread = 0;
   size_t resume_messages = 0, resume_bytes = 0;
@@ -516,6 +543,8 @@ std::optional<Config> load_config(int argc, char** argv, int& exit_code) {
   if (const char* v = env("SWITCHBOARD_ADMIN_KEY")) c.admin_key = v;
   if (const char* v = env("SWITCHBOARD_WEBHOOK_SECRET")) c.webhook_secret = v;
   if (const char* v = env("SWITCHBOARD_TURN_SECRET")) c.turn_secret = v;
+  if (const char* v = env("SWITCHBOARD_REDIS_URL")) c.redis_url = v;
+  if (const char* v = env("SWITCHBOARD_NODE_ID")) c.node_id = v;
   if (const char* v = env("SWITCHBOARD_OIDC_ISSUER")) c.oidc_issuer = v;
   if (const char* v = env("SWITCHBOARD_OIDC_AUDIENCE")) c.oidc_audience = v;
   if (const char* v = env("SWITCHBOARD_USER_DB")) c.user_db = v;
@@ -548,7 +577,9 @@ std::optional<Config> load_config(int argc, char** argv, int& exit_code) {
     if (!env_num("SWITCHBOARD_RESUME_WINDOW_S", c.resume_window_s) ||
         !env_num("SWITCHBOARD_RESUME_BUFFER_MESSAGES", c.resume_buffer_messages) ||
         !env_num("SWITCHBOARD_RESUME_BUFFER_BYTES", c.resume_buffer_bytes) ||
-        !env_num("SWITCHBOARD_DRAIN_SPREAD_S", c.drain_spread_s)) {
+        !env_num("SWITCHBOARD_DRAIN_SPREAD_S", c.drain_spread_s) ||
+        !env_num("SWITCHBOARD_NODE_HEARTBEAT_MS", c.node_heartbeat_ms) ||
+        !env_num("SWITCHBOARD_NODE_TTL_MS", c.node_ttl_ms)) {
       exit_code = 2;
       return std::nullopt;
     }
@@ -651,6 +682,15 @@ std::optional<Config> load_config(int argc, char** argv, int& exit_code) {
   if (o_rs_msgs->count()) c.resume_buffer_messages = resume_messages;
   if (o_rs_bytes->count()) c.resume_buffer_bytes = resume_bytes;
   if (o_drain->count()) c.drain_spread_s = drain_spread;
+  if (o_redis->count()) c.redis_url = redis_url;
+  if (o_node_id->count()) c.node_id = node_id;
+  if (o_node_hb->count()) c.node_heartbeat_ms = node_heartbeat;
+  if (o_node_ttl->count()) c.node_ttl_ms = node_ttl;
+  if (c.node_ttl_ms <= c.node_heartbeat_ms) {
+    std::cerr << "switchboard: --node-ttl-ms must be greater than --node-heartbeat-ms\n";
+    exit_code = 2;
+    return std::nullopt;
+  }
   if (!c.webhook_urls.empty() && c.webhook_secret.empty()) {
     std::cerr << "switchboard: --webhook-url needs --webhook-secret (receivers must be able to check the "
                  "signature)\n";

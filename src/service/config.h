@@ -101,6 +101,11 @@ struct Config {
   size_t resume_buffer_messages = 1000;      // per session: recent frames kept for replay
   size_t resume_buffer_bytes = 1024 * 1024;  // ... and their bytes; parked past either: session ends
   unsigned drain_spread_s = 5;               // SIGTERM: connections are closed spread over this time
+  // Cluster mode (empty redis_url: a single node with in-process state).
+  std::string redis_url;              // redis://[:password@]host[:port][/db] or unix:///path.sock[?db=N]
+  std::string node_id;                // unique per node; default: hostname-pid
+  unsigned node_heartbeat_ms = 1000;  // registry heartbeat
+  unsigned node_ttl_ms = 3000;        // a node is lost this long after its last heartbeat
 };
 
 // Splits "HOST:PORT", "[v6]:PORT" or ":PORT". False when malformed.

@@ -272,6 +272,7 @@ void Hub::join(Session& s, const proto::ClientMessage& m) {
                  s.shard(),
                  now,
                  s.identity_.grants.publish};
+  if (cluster_) return cluster_join(s, m.id, room, std::move(me), created);
   std::lock_guard lock(mu_);
   const bool existed = directory_.find(room) != nullptr;
   switch (directory_.join(room, me, now, created)) {
@@ -300,10 +301,67 @@ void Hub::join(Session& s, const proto::ClientMessage& m) {
   emit(RoomEventType::peer_joined, *r, &self, {});
 }
 
-void Hub::leave_locked(Session& s, const RoomId& room, std::string_view reason) {
+void Hub::set_cluster(routing::Cluster* cluster) {
+  cluster_ = cluster;
+  // Every removal the cluster makes (also of a lost node's peers) is reported
+  // by the node that made it, for webhooks. On the cluster's thread.
+  cluster_->on_left([this](const RoomId&, const routing::Cluster::LeaveResult& r, std::string_view reason) {
+    emit(RoomEventType::peer_left, r.room, &r.member, reason);
+    if (r.finished) emit(RoomEventType::room_finished, r.room, nullptr, "empty");
+  });
+}
+
+void Hub::cluster_join(Session& s, std::string_view id, const RoomId& room, rtc::Member me,
+                       rtc::RoomConfig created) {
+  if (created.max_peers == 0)
+    created.max_peers = rtc::RoomLimits{cfg_.max_room_peers, cfg_.max_broadcast_peers}.cap(created.kind);
+  s.pause_input();
+  s.joining_ = room;
+  auto result = std::make_shared<routing::Cluster::JoinResult>();
+  auto resume = s.resumer([this, result, id = std::string(id), room](Session& again) {
+    again.joining_ = RoomId();
+    finish_cluster_join(again, id, room, *result);
+    again.resume_input();
+  });
+  cluster_->join({room, std::move(me), std::move(created)},
+                 [result, resume = std::move(resume)](routing::Cluster::JoinResult r) mutable {
+                   *result = std::move(r);
+                   resume();
+                 });
+}
+
+void Hub::finish_cluster_join(Session& s, std::string_view id, const RoomId& room,
+                              const routing::Cluster::JoinResult& r) {
+  switch (r.status) {
+    case routing::Cluster::JoinResult::already_joined:
+      return error(s, id, ErrorCode::already_joined, "already in this room");
+    case routing::Cluster::JoinResult::room_full:
+      return error(s, id, ErrorCode::room_full,
+                   r.max_peers ? "room is full (" + std::to_string(r.max_peers) + " peers)" : "room is full");
+    case routing::Cluster::JoinResult::unavailable:
+      return error(s, id, ErrorCode::unavailable, "the cluster's shared state cannot be reached; try again");
+    case routing::Cluster::JoinResult::ok: break;
+  }
+  s.rooms_.push_back(room);
+  if (r.room.broadcast() && !r.self.publisher) s.viewer_in_.push_back(room);
+  bus_.table(s.shard()).add_member(room, &s);
+  std::vector<const rtc::Member*> others;
+  others.reserve(r.contacts.size());
+  for (const rtc::Member& x : r.contacts) others.push_back(&x);
+  s.send(proto::joined(id, room, others, r.room.kind, r.self.publisher));
+  if (r.created) emit(RoomEventType::room_started, r.room, nullptr, {});
+  emit(RoomEventType::peer_joined, r.room, &r.self, {});
+}
+
+void Hub::drop_room(Session& s, const RoomId& room) {
   if (auto it = std::find(s.rooms_.begin(), s.rooms_.end(), room); it != s.rooms_.end()) s.rooms_.erase(it);
   std::erase(s.viewer_in_, room);
   bus_.table(s.shard()).remove_member(room, &s);
+}
+
+void Hub::leave_locked(Session& s, const RoomId& room, std::string_view reason) {
+  drop_room(s, room);
+  if (cluster_) return cluster_->leave(room, s.peer_, std::string(reason));
   const rtc::Room* r = directory_.find(room);
   const rtc::Member* me = r ? r->find(s.peer_) : nullptr;
   if (!me) return;                      // evicted by an operator; the notice is on its way to this loop
@@ -335,6 +393,10 @@ void Hub::leave(Session& s, const proto::ClientMessage& m) {
 void Hub::update(Session& s, const proto::ClientMessage& m) {
   RoomId room(m.room);
   if (!s.in_room(room)) return error(s, m.id, ErrorCode::not_in_room, "not in this room");
+  if (cluster_) {
+    cluster_->update(room, s.peer_, std::string(m.metadata));
+    return s.send(proto::ack(m.id));
+  }
   {
     std::lock_guard lock(mu_);
     directory_.update(room, s.peer_, std::string(m.metadata));
@@ -373,11 +435,17 @@ void Hub::relay(Session& s, const proto::ClientMessage& m, routing::Clock::time_
 
 void Hub::disconnect(Session& s, bool resumable) {
   if (!s.authenticated_) return;
+  if (cluster_ && !s.joining_.empty()) {  // its join may still land: undo it after
+    cluster_->leave(s.joining_, s.peer_, "disconnected");
+    s.joining_ = RoomId();
+    resumable = false;
+  }
   if (resumable && resume_on()) {
     const uint32_t home = s.shard();
     const SessionId id = s.session_;
     auto p = std::make_shared<ResumedSession>(home, bus_,
                                               [this, home, id] { end_session(home, id, "resume-overflow"); });
+    p->set_drain([this, home, id] { drain_held(home, id); });
     move_session(s, *p);
     p->park(routing::Clock::now());
     resumed_[home][id] = std::move(p);
@@ -459,6 +527,7 @@ void Hub::attach(const std::shared_ptr<AttachRequest>& req) {
       cur->identity_.user != req->identity.user || !routing::secrets_equal(cur->resume_token_, req->secret))
     return refuse("session gone");
   if (!cur->replay_.covers(req->last_seq, cur->seq_)) return refuse("frames after last_seq no longer held");
+  if (!cur->joining_.empty()) return refuse("a join is under way");
   std::shared_ptr<ResumedSession> p;
   if (auto it = resumed_[home].find(req->session); it != resumed_[home].end()) {
     p = it->second;
@@ -469,6 +538,7 @@ void Hub::attach(const std::shared_ptr<AttachRequest>& req) {
     const SessionId id = req->session;
     p = std::make_shared<ResumedSession>(home, bus_,
                                          [this, home, id] { end_session(home, id, "resume-overflow"); });
+    p->set_drain([this, home, id] { drain_held(home, id); });
     move_session(*cur, *p);
     cur->close(proto::close_code::resumed_elsewhere, "resumed elsewhere");
     resumed_[home][id] = p;
@@ -543,6 +613,7 @@ void Hub::forward_input(uint32_t home, const SessionId& session, uint64_t ticket
   bus_.run_on(home, [this, home, session, ticket, frame = std::move(frame), received_at] {
     ResumedSession* p = resumed(home, session, ticket);
     if (!p) return;
+    if (p->input_paused() || !p->held().empty()) return p->hold(std::move(frame), received_at);
     proto::ClientMessage m;
     proto::ParseError err;
     if (parsers_[home]->parse(frame, m, err))
@@ -550,6 +621,22 @@ void Hub::forward_input(uint32_t home, const SessionId& session, uint64_t ticket
     else
       reject(*p, err);
   });
+}
+
+void Hub::drain_held(uint32_t home, const SessionId& session) {
+  auto it = resumed_[home].find(session);
+  if (it == resumed_[home].end()) return;
+  std::shared_ptr<ResumedSession> p = it->second;
+  while (!p->input_paused() && !p->held().empty()) {
+    auto [frame, received_at] = std::move(p->held().front());
+    p->held().pop_front();
+    proto::ClientMessage m;
+    proto::ParseError err;
+    if (parsers_[home]->parse(frame, m, err))
+      handle(*p, m, received_at);
+    else
+      reject(*p, err);
+  }
 }
 
 void Hub::forward_deliver(uint32_t home, const SessionId& session, uint64_t ticket, routing::Body body) {

@@ -26,6 +26,7 @@
 #include "auth/oidc_verifier.h"
 #include "auth/turn_credentials.h"
 #include "proto/parser.h"
+#include "routing/cluster.h"
 #include "routing/local_bus.h"
 #include "routing/resume_store.h"
 #include "rtc/room_directory.h"
@@ -72,6 +73,11 @@ class Hub final : public RoomAdmin {
     oidc_ = oidc;
     keys_ = keys;
   }
+
+  // Cluster mode: room membership goes through `cluster` (Redis), which must
+  // outlive the Hub. Call before the cluster starts and before the first session.
+  void set_cluster(routing::Cluster* cluster);
+  bool clustered() const { return cluster_ != nullptr; }
 
   // Verifies a token as hello does, without waiting: an OpenID token goes to
   // the OIDC verifier (an unknown kid starts a background JWKS refetch and is
@@ -167,6 +173,15 @@ class Hub final : public RoomAdmin {
   bool resume_on() const { return cfg_.resume_window_s > 0; }
   void refresh(Session& s, const proto::ClientMessage& m);
   void join(Session& s, const proto::ClientMessage& m);
+  // Cluster mode: the join goes to Redis; the session's input waits for the answer.
+  void cluster_join(Session& s, std::string_view id, const RoomId& room, rtc::Member me,
+                    rtc::RoomConfig created);
+  void finish_cluster_join(Session& s, std::string_view id, const RoomId& room,
+                           const routing::Cluster::JoinResult& r);
+  // Removes `room` from the session and its shard table (no directory change, no event).
+  void drop_room(Session& s, const RoomId& room);
+  // On `home`: handles the input frames a resumed session held while paused.
+  void drain_held(uint32_t home, const SessionId& session);
   void leave(Session& s, const proto::ClientMessage& m);
   void update(Session& s, const proto::ClientMessage& m);
   void relay(Session& s, const proto::ClientMessage& m, routing::Clock::time_point received_at);
@@ -192,6 +207,7 @@ class Hub final : public RoomAdmin {
   const auth::OidcVerifier* oidc_ = nullptr;
   auth::KeyRefresher* keys_ = nullptr;
   routing::LocalBus& bus_;
+  routing::Cluster* cluster_ = nullptr;
   Metrics& metrics_;
   RoomEventSink* events_;
   AuditSink* audit_ = nullptr;

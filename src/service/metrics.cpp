@@ -229,7 +229,16 @@ std::string Metrics::render() const {
            "Webhook deliveries waiting, in flight or waiting to retry.");
   w.sample("switchboard_webhook_queue", "", uint64_t{wh.queued ? wh.queued() : 0});
 
-  // Redis round-trip time arrives with cluster mode (switchboard_redis_*).
+  if (cluster) {  // cluster mode
+    const ClusterFigures c = cluster();
+    w.family("switchboard_redis_rtt_seconds", "gauge", "Round trip of the last Redis heartbeat command.");
+    w.sample("switchboard_redis_rtt_seconds", "", c.redis_rtt_s);
+    w.family("switchboard_cluster_nodes", "gauge", "Live nodes of the cluster seen at the last heartbeat.");
+    w.sample("switchboard_cluster_nodes", "", uint64_t{c.nodes});
+    w.family("switchboard_redis_commands_total", "counter",
+             "Membership scripts and relay publishes this node sent to Redis.");
+    w.sample("switchboard_redis_commands_total", "", c.redis_commands);
+  }
 
   const ProcessStats p = read_process_stats();
   w.family("process_cpu_seconds_total", "counter", "Total user and system CPU time spent in seconds.");

@@ -87,7 +87,7 @@ inline constexpr std::array<CloseCodeLabel, 11> kCloseCodes{{{1000, "normal"},
 size_t close_code_index(uint16_t code);
 
 inline constexpr size_t kMsgTypes = 10;     // proto::MsgType values
-inline constexpr size_t kErrorCodes = 11;   // proto::ErrorCode values
+inline constexpr size_t kErrorCodes = 12;   // proto::ErrorCode values
 inline constexpr size_t kTokenErrors = 11;  // auth::TokenError values (none = "missing" token)
 
 // Everything one shard counts. Written only by that shard's thread.
@@ -150,6 +150,13 @@ class Metrics final : public routing::BusObserver {
   std::function<size_t()> rooms;
   std::function<size_t()> peers;
   std::function<bool()> ready;
+  // Cluster mode only (null on a single node).
+  struct ClusterFigures {
+    double redis_rtt_s = 0;       // the last heartbeat round trip
+    size_t nodes = 0;             // live nodes seen at the last heartbeat, this one included
+    uint64_t redis_commands = 0;  // membership scripts and relay publishes sent
+  };
+  std::function<ClusterFigures()> cluster;
 
   // The whole exposition (text format 0.0.4). Thread-safe; see the header comment.
   std::string render() const;

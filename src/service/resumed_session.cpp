@@ -20,6 +20,19 @@ void ResumedSession::deliver(const routing::Body& body) {
   });
 }
 
+void ResumedSession::resume_input() {
+  input_paused_ = false;
+  if (!held_.empty() && drain_) bus_.post(shard(), drain_);
+}
+
+std::function<void()> ResumedSession::resumer(std::function<void(Session&)> fn) {
+  return [&bus = bus_, home = shard(), weak = weak_from_this(), fn = std::move(fn)]() mutable {
+    bus.post(home, [weak, fn = std::move(fn)] {
+      if (auto p = weak.lock()) fn(*p);
+    });
+  };
+}
+
 void ResumedSession::close(uint16_t code, std::string_view reason) {
   if (parked_) return;
   bus_.run_on(transport_shard_, [t = transport_, code, reason = std::string(reason)] {

@@ -11,15 +11,18 @@
 #pragma once
 
 #include <chrono>
+#include <deque>
 #include <functional>
 #include <memory>
+#include <string>
+#include <utility>
 
 #include "routing/local_bus.h"
 #include "service/session.h"
 
 namespace sb::service {
 
-class ResumedSession final : public Session {
+class ResumedSession final : public Session, public std::enable_shared_from_this<ResumedSession> {
  public:
   using Clock = std::chrono::steady_clock;
   // `on_overflow` runs (posted, later, on this loop) when a frame kept while
@@ -39,6 +42,20 @@ class ResumedSession final : public Session {
   // Attached: closes the connection with 4409 and parks (a newer connection is taking over).
   void detach_for_takeover();
 
+  // Input forwarded by the connection waits while paused (see Session::pause_input).
+  void pause_input() override { input_paused_ = true; }
+  void resume_input() override;
+  bool input_paused() const { return input_paused_; }
+  // Keeps a forwarded input frame until resume_input(); `drain` (set by the
+  // Hub) handles the held frames then, on this loop.
+  void hold(std::string frame, Clock::time_point received_at) {
+    held_.emplace_back(std::move(frame), received_at);
+  }
+  std::deque<std::pair<std::string, Clock::time_point>>& held() { return held_; }
+  void set_drain(std::function<void()> drain) { drain_ = std::move(drain); }
+  // Runs `fn` on the home loop, later, if this session still exists then.
+  std::function<void()> resumer(std::function<void(Session&)> fn) override;
+
   bool parked() const { return parked_; }
   bool overflowed() const { return overflowed_; }
   Clock::time_point parked_since() const { return parked_since_; }
@@ -54,6 +71,9 @@ class ResumedSession final : public Session {
   bool overflowed_ = false;
   uint64_t parked_at_seq_ = 0;  // frames after this one were kept while parked
   Clock::time_point parked_since_{};
+  bool input_paused_ = false;
+  std::deque<std::pair<std::string, Clock::time_point>> held_;
+  std::function<void()> drain_;
 };
 
 }  // namespace sb::service

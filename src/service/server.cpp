@@ -13,6 +13,8 @@
 #include <sstream>
 #include <thread>
 
+#include <unistd.h>
+
 #include "auth/jwt_verifier.h"
 #include "auth/token_signer.h"
 #include "core/json_text.h"
@@ -49,6 +51,7 @@ struct Server::Impl {
   std::unique_ptr<Metrics> metrics;
   std::unique_ptr<Webhooks> webhooks;  // null without --webhook-url; destroyed before metrics
   std::unique_ptr<Hub> hub;
+  std::unique_ptr<routing::Cluster> cluster;  // null without --redis; stopped after the shards' threads end
   std::unique_ptr<AdminAuth> admin_auth;
   std::unique_ptr<AdminApi> admin_api;
   std::unique_ptr<Admission> admission;
@@ -75,6 +78,7 @@ struct Server::Impl {
   // operation when its loop stopped is only destroyed with its io_context.
   // What lives on shard 0's io_context goes before that io_context.
   ~Impl() {
+    cluster.reset();                   // its thread posts to the shards: gone before they are
     if (oidc_keys) oidc_keys->stop();  // no key-fetch callback may reach a session from now on
     tokens.reset();
     grace.reset();
@@ -266,10 +270,36 @@ bool Server::Impl::setup() {
   }
   hub = std::make_unique<Hub>(hc, *verifier, *bus, *metrics, webhooks.get());
   if (oidc) hub->set_oidc(oidc.get(), oidc_keys.get());
+  if (!cfg.redis_url.empty()) {
+    routing::ClusterOptions co;
+    std::string err;
+    if (!routing::parse_redis_url(cfg.redis_url, co.redis, err)) {
+      spdlog::error("--redis: {}", err);
+      return false;
+    }
+    co.node_id = cfg.node_id;
+    if (co.node_id.empty()) {
+      char host[256] = {};
+      ::gethostname(host, sizeof host - 1);
+      co.node_id = std::string(host) + "-" + std::to_string(::getpid());
+    }
+    co.registry.heartbeat = std::chrono::milliseconds(cfg.node_heartbeat_ms);
+    co.registry.ttl = std::chrono::milliseconds(cfg.node_ttl_ms);
+    co.lost_grace = std::chrono::seconds(cfg.resume_window_s);
+    routing::set_node_tag(static_cast<uint32_t>(std::stoul(random_hex(2), nullptr, 16)));
+    cluster = std::make_unique<routing::Cluster>(std::move(co), *bus);
+    bus->set_remote(cluster.get());
+    hub->set_cluster(cluster.get());
+  }
   hub->set_audit(audit.get());
   metrics->rooms = [this] { return hub->room_count(); };
   metrics->peers = [this] { return hub->peer_count(); };
-  metrics->ready = [this] { return !shutting_down.load(); };
+  if (cluster)
+    metrics->cluster = [this] {
+      return Metrics::ClusterFigures{static_cast<double>(cluster->redis_rtt_us()) / 1e6,
+                                     cluster->node_count(), cluster->redis_commands()};
+    };
+  metrics->ready = [this] { return !shutting_down.load() && (!cluster || cluster->ready()); };
   admin_auth = std::make_unique<AdminAuth>(cfg.admin_key, verifier.get());
   if (oidc)
     admin_auth->set_token_check(
@@ -311,7 +341,7 @@ bool Server::Impl::setup() {
       return body;
     };
   }
-  http.ready = [this] { return !shutting_down.load(); };
+  http.ready = [this] { return !shutting_down.load() && (!cluster || cluster->ready()); };
   for (auto& s : shards) {
     s->metrics = &metrics->shard(s->index);
     s->cfg = &cfg;
@@ -521,6 +551,7 @@ int Server::run() {
   }
   if (impl_->webhooks) impl_->webhooks->start();
   if (impl_->oidc_keys) impl_->oidc_keys->start();
+  if (impl_->cluster) impl_->cluster->start();
   impl_->accept();
   std::vector<std::thread> threads;
   for (uint32_t i = 1; i < shards.size(); ++i) {
@@ -533,6 +564,8 @@ int Server::run() {
   shards[0]->ioc.run();
   // Shard 0 may finish first; the others stop when their sessions are gone or at the grace deadline.
   for (auto& t : threads) t.join();
+  // Its last leaves (sessions closed by the shutdown) go out, then it leaves the registry.
+  if (impl_->cluster) impl_->cluster->stop();
   // The last events (peers disconnected by the shutdown) get a short chance to go out.
   if (impl_->webhooks) impl_->webhooks->stop(std::chrono::seconds(2));
   if (impl_->oidc_keys) impl_->oidc_keys->stop();

@@ -75,6 +75,12 @@ class Session : public routing::Endpoint {
   // Sends what is queued, then closes the connection with `code`. Further input is ignored.
   virtual void close(uint16_t code, std::string_view reason) = 0;
 
+  // Stops taking input frames until resume_input(): a join waits for the
+  // cluster, and what the client sends next must see its outcome. The
+  // default (tests without loops) does nothing.
+  virtual void pause_input() {}
+  virtual void resume_input() {}
+
   // For work finished on another thread (a key fetch): returns a callable that
   // any thread may call once; it runs `fn` on this session's own event loop,
   // unless the session is closing or gone by then. The default (tests without
@@ -117,6 +123,7 @@ class Session : public routing::Endpoint {
   auth::Identity identity_;
   std::vector<RoomId> rooms_;
   std::vector<RoomId> viewer_in_;  // the broadcast rooms of rooms_ where this session is a viewer
+  RoomId joining_;                 // cluster mode: a join waiting for the cluster (input is paused)
   // Bad-request budget: kBadRequestLimit within kBadRequestWindow closes with 4400.
   unsigned bad_requests_ = 0;
   std::chrono::steady_clock::time_point bad_window_start_{};

@@ -95,6 +95,17 @@ void WsSessionT<NextLayer>::forward_to(uint32_t home, const SessionId& session, 
 }
 
 template <class NextLayer>
+void WsSessionT<NextLayer>::pause_input() {
+  read_paused_ = true;
+  paused_self_ = self();
+}
+
+template <class NextLayer>
+void WsSessionT<NextLayer>::resume_input() {
+  if (read_paused_ && !finished_) resume_reading();
+}
+
+template <class NextLayer>
 void WsSessionT<NextLayer>::attached() {
   resume_reading();
 }

@@ -66,6 +66,8 @@ class WsSessionT final : public WsSession {
   }
   void close(uint16_t code, std::string_view reason) override;
   std::function<void()> resumer(std::function<void(Session&)> fn) override;
+  void pause_input() override;
+  void resume_input() override;
 
   // Called by the shard's sweep: enforces the hello, heartbeat and drain deadlines.
   void tick(Clock::time_point now) override;

@@ -1,0 +1,216 @@
+// routing/cluster.h — this node's part in a cluster of nodes sharing Redis.
+//
+// With `--redis`, room membership lives in Redis and every node may serve any
+// client. The Cluster runs on its own thread and event loop, with two Redis
+// connections (commands; subscriptions) and the node registry:
+//
+// - Membership changes (join, leave, update, and the clean-up of a lost node)
+//   are Lua scripts (routing/cluster_scripts.h), run one at a time in the
+//   order they were asked for. Each bumps the room's version and publishes
+//   the change on the room's channel `sb:r:<room>`.
+// - The node subscribes to the channel of every room where it holds members
+//   and keeps a mirror of those rooms (members, which node holds each): it
+//   applies the published changes in version order and tells its own members
+//   (peer-joined, peer-left, peer-updated) through the LocalBus, so peers see
+//   what they would see on one node, in one order per room. A join completes
+//   once the mirror has seen the join's own version; the joiner's `joined`
+//   lists the mirror's members at that version, and it gets every later change.
+// - Relays: a unicast to a peer held by another node is published once on
+//   that node's channel `sb:n:<node>`; the answer (ack, peer-not-found,
+//   forbidden) comes back on the sender's node channel. A room-wide relay is
+//   published once on the room's channel (only when other nodes hold members)
+//   and each node delivers it to its own members: once per node, never per
+//   peer. All publishes of a node leave through one connection and all its
+//   subscriptions arrive through one, so frames from one sender to one
+//   recipient keep their order.
+// - Nodes: heartbeats with a TTL (routing/node_registry.h). When a node is
+//   lost, one survivor waits `lost_grace` (the resume window) and then
+//   removes the lost node's members from their rooms with reason `node-lost`.
+// - Redis outage: relays among the node's own peers go on (the LocalBus needs
+//   no Redis); joins fail with `unavailable`; ready() is false. When Redis is
+//   back the node subscribes again, puts its own members back (a restarted
+//   Redis lost them; the room versions only go forward), removes from Redis
+//   what it no longer holds, and re-reads the rooms it mirrors to catch up
+//   with changes it missed.
+//
+// Thread safety: the public calls may be made from any thread (they post to
+// the cluster's loop); callbacks run on the cluster's loop.
+#pragma once
+
+#include <atomic>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "routing/cluster_wire.h"
+#include "routing/local_bus.h"
+#include "routing/node_registry.h"
+#include "routing/redis_connection.h"
+#include "rtc/room_directory.h"
+
+namespace sb::routing {
+
+struct ClusterOptions {
+  std::string node_id;  // unique in the cluster
+  RedisEndpoint redis;
+  RedisOptions redis_options;
+  NodeRegistryOptions registry;
+  // A lost node's members are removed this long after it was found lost (the
+  // resume window: a session may continue elsewhere meanwhile).
+  std::chrono::milliseconds lost_grace{30000};
+  // After a reconnect, how long to wait before re-reading the mirrored rooms,
+  // so that the other nodes have put their members back first.
+  std::chrono::milliseconds resync_delay{2000};
+};
+
+class Cluster final : public RemoteRelay {
+ public:
+  struct JoinRequest {
+    RoomId room;
+    rtc::Member member;       // `node` is filled in by the cluster
+    rtc::RoomConfig created;  // used if this join creates the room; max_peers already resolved (> 0)
+  };
+  struct JoinResult {
+    enum Status { ok, already_joined, room_full, unavailable };
+    Status status = unavailable;
+    size_t max_peers = 0;
+    bool created = false;               // this join created the room
+    rtc::Room room;                     // the room without members: kind, cap, metadata, created_at
+    rtc::Member self;                   // as stored (publisher flag, node)
+    std::vector<rtc::Member> contacts;  // the members it sees, in join order (see rtc::Room::contacts)
+  };
+  struct LeaveResult {
+    bool left = false;      // it was a member
+    bool finished = false;  // the room was removed (it became empty)
+    rtc::Room room;         // the room without members, as it was
+    rtc::Member member;     // as stored
+  };
+  using JoinDone = std::function<void(JoinResult)>;
+  using LeaveDone = std::function<void(const RoomId&, const LeaveResult&, std::string_view reason)>;
+
+  Cluster(ClusterOptions options, LocalBus& bus);
+  ~Cluster() override;
+  Cluster(const Cluster&) = delete;
+  Cluster& operator=(const Cluster&) = delete;
+
+  // Every leave that removed a member, also those of lost nodes reaped here
+  // (for webhooks). Called on the cluster's loop. Set before start().
+  void on_left(LeaveDone fn) { on_left_ = std::move(fn); }
+
+  // Starts the thread, the connections and the heartbeats.
+  void start();
+  // Stops heartbeating and leaves the registry (when Redis is reachable);
+  // then stops the thread. Idempotent.
+  void stop();
+
+  // Redis reachable, this node registered and subscribed. Any thread.
+  bool ready() const { return ready_.load(std::memory_order_relaxed); }
+  const std::string& node_id() const { return options_.node_id; }
+  // The last Redis round trip (a heartbeat), in microseconds; 0 before the first.
+  uint64_t redis_rtt_us() const { return rtt_us_.load(std::memory_order_relaxed); }
+  // Live nodes seen at the last heartbeat (this one included once registered).
+  size_t node_count() const { return nodes_.load(std::memory_order_relaxed); }
+  // Membership scripts run and relays published since start (for metrics and benchmarks).
+  uint64_t redis_commands() const { return commands_.load(std::memory_order_relaxed); }
+
+  // Adds `req.member` to the room in Redis (cap and duplicate checks) and
+  // completes once this node's mirror has the join: `done` gets the room and
+  // the members the joiner sees. `unavailable` when Redis cannot be reached.
+  // Cost: one script (a Redis round trip); the first member of a room on this
+  // node also waits for the subscription and reads the room once.
+  void join(JoinRequest req, JoinDone done);
+  // Removes `peer` from `room` (peer-left with `reason` to the others). Never fails
+  // for the caller: when Redis is unreachable the change is made when it is back.
+  void leave(RoomId room, PeerId peer, std::string reason);
+  // Replaces the metadata of this node's member `peer` (peer-updated to the others).
+  void update(RoomId room, PeerId peer, std::string metadata);
+
+  // RemoteRelay (called by the LocalBus on a shard thread)
+  void to_peer(uint32_t origin_shard, const PeerId& from, const PeerId& to, const RoomId& room, Relay frame,
+               std::string ack_id) override;
+  void to_room(const RoomId& room, const PeerId& except, const Relay& frame) override;
+
+ private:
+  // A room this node holds members of, or is joining.
+  struct Mirror {
+    bool ready = false;        // the room has been read; `ver` is meaningful
+    bool reading = false;      // a read of the room is under way
+    bool subscribed = false;   // Redis confirmed the channel subscription
+    bool subscribing = false;  // SUBSCRIBE sent, not yet confirmed
+    uint64_t ver = 0;          // the last change applied
+    bool persistent = false;
+    std::vector<wire::MemberEvent> early;                  // changes published before the room was read
+    std::vector<std::function<void(bool)>> on_subscribed;  // false: the subscription failed
+    struct Waiter {
+      uint64_t ver;
+      PeerId peer;
+      JoinDone done;
+      JoinResult result;
+    };
+    std::vector<Waiter> waiting;  // joins waiting for the mirror to reach their version
+  };
+  using Op = std::function<void(std::function<void()> next)>;
+
+  void enqueue(Op op);
+  void run_next();
+  void do_join(JoinRequest req, JoinDone done, std::function<void()> next);
+  void do_leave(const RoomId& room, const PeerId& peer, const std::string& reason,
+                std::function<void()> next);
+  // Reads the whole room from Redis: the first time, the mirror starts from
+  // it; afterwards (after an outage) the differences are told as changes.
+  void read_room(const RoomId& room);
+  void complete_waiters(const RoomId& room);
+  void on_message(std::string_view channel, std::string_view payload);
+  void on_event(const RoomId& room, wire::MemberEvent ev);
+  void apply(const RoomId& room, const wire::MemberEvent& ev, bool tell);
+  void forget_if_unused(const RoomId& room);
+  void reply(const std::string& node, wire::RelayReply r);
+  void on_lost(const std::string& node);
+  void reap(const std::string& node, std::function<void()> next);
+  void restore();
+  void resync();
+  void update_ready();
+  void tick();
+  bool publish(const std::string& channel, std::string payload,
+               std::function<void(const RedisReply*)> cb = {});
+  size_t local_members(const RoomId& room) const;
+
+  ClusterOptions options_;
+  LocalBus& bus_;
+  LeaveDone on_left_;
+  boost::asio::io_context ioc_{1};
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;
+  std::thread thread_;
+  std::shared_ptr<RedisConnection> cmd_;
+  std::shared_ptr<RedisConnection> sub_;
+  std::shared_ptr<NodeRegistry> registry_;
+  boost::asio::steady_timer tick_;
+  boost::asio::steady_timer resync_timer_;
+  std::string node_channel_;
+  bool node_subscribed_ = false;
+  bool was_down_ = false;  // a connection was lost since the last restore
+  std::deque<Op> ops_;
+  bool op_running_ = false;
+  // Everything below lives on the cluster's loop.
+  rtc::RoomDirectory dir_{rtc::RoomLimits{SIZE_MAX, SIZE_MAX}};  // the mirrors' members
+  std::unordered_map<RoomId, Mirror> mirrors_;
+  // This node's own members: the truth Redis is brought back to after an outage.
+  std::unordered_map<RoomId, std::unordered_map<PeerId, rtc::Member>> own_;
+  std::atomic<bool> ready_{false};
+  std::atomic<uint64_t> rtt_us_{0};
+  std::atomic<uint64_t> commands_{0};
+  std::atomic<size_t> nodes_{0};
+  std::vector<std::shared_ptr<boost::asio::steady_timer>> lost_timers_;
+  bool stopped_ = false;
+};
+
+}  // namespace sb::routing

@@ -1,0 +1,86 @@
+// routing/cluster_wire.h — what nodes of a cluster say to each other through Redis.
+//
+// Pure encoding, no I/O. Two kinds of text travel:
+// - room members and membership events, as JSON: members are stored in Redis
+//   hashes as member_json(); the Lua scripts (routing/cluster_scripts.h) wrap
+//   them into events `{"ev":"join|leave|update","ver":N,...}` published on the
+//   room's channel, so every node holding members of the room applies the same
+//   changes in the same order (the room's `ver`);
+// - relays between nodes, in a compact binary-safe form: a tag byte, then
+//   fields as `<decimal length>:<bytes>`; the relayed frame body travels as is,
+//   never re-encoded.
+// Every decoder treats its input as untrusted (another node may run another
+// version): false on anything malformed, never a crash.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "core/ids.h"
+#include "proto/message.h"
+#include "rtc/room_directory.h"
+
+namespace sb::routing::wire {
+
+// {"peer","user","name","metadata" (JSON text as a string),"node","shard","joined_at","pub"}.
+// `home` travels as "shard". O(size).
+std::string member_json(const rtc::Member& m);
+bool parse_member(std::string_view json, rtc::Member& out);
+
+struct MemberEvent {
+  enum Kind : uint8_t { join, leave, update };
+  Kind kind = join;
+  uint64_t ver = 0;
+  rtc::Member member;  // join, update: the member; leave: only peer and publisher
+  std::string reason;  // leave: left|disconnected|kicked|node-lost|...
+};
+// A membership event as published by the scripts. O(size).
+bool parse_event(std::string_view json, MemberEvent& out);
+
+// A unicast relay to `to`, sent on the channel of the node that holds it.
+struct PeerRelay {
+  std::string origin_node;  // where the sender is: the reply goes there
+  uint32_t origin_shard = 0;
+  PeerId from;
+  PeerId to;
+  RoomId room;
+  proto::MsgType type = proto::MsgType::message;
+  bool from_viewer = false;
+  std::string ack_id;  // empty: the sender wants no ack
+  std::string body;    // the open relay frame, as the recipient gets it
+};
+
+// The recipient's node answers a PeerRelay when the sender asked for an ack or
+// the relay was refused. `verdict`: routing::Admission::Verdict.
+struct RelayReply {
+  PeerId to;  // the original sender
+  uint32_t shard = 0;
+  std::string ack_id;
+  uint8_t verdict = 0;
+  std::string reason;
+};
+
+// A room-wide relay, published once on the room's channel; each node delivers
+// it to its own members (but `except`, the sender).
+struct RoomRelay {
+  std::string origin_node;
+  PeerId except;
+  proto::MsgType type = proto::MsgType::message;
+  bool from_viewer = false;
+  std::string body;
+};
+
+// First byte of an encoded message; membership events are JSON and start with '{'.
+inline constexpr char kPeerRelay = 'P';
+inline constexpr char kRelayReply = 'A';
+inline constexpr char kRoomRelay = 'B';
+
+std::string encode(const PeerRelay& m);
+std::string encode(const RelayReply& m);
+std::string encode(const RoomRelay& m);
+bool decode(std::string_view in, PeerRelay& out);
+bool decode(std::string_view in, RelayReply& out);
+bool decode(std::string_view in, RoomRelay& out);
+
+}  // namespace sb::routing::wire
