@@ -121,9 +121,14 @@ std::string HttpSessionT<Stream>::request_client_ip(const Request& req) {
   beast::error_code ec;
   const auto peer = beast::get_lowest_layer(stream_).socket().remote_endpoint(ec);
   if (ec) return {};
-  auto xff = req.find("X-Forwarded-For");
-  return client_ip(peer.address(), xff == req.end() ? std::string_view{} : std::string_view(xff->value()),
-                   *shard_.trusted_proxies);
+  // Several X-Forwarded-For lines are one list, in order (RFC 9110 5.3): a
+  // proxy that appends its own line after the client's must be the one believed.
+  std::string xff;
+  for (auto [it, end] = req.equal_range("X-Forwarded-For"); it != end; ++it) {
+    if (!xff.empty()) xff += ", ";
+    xff.append(it->value().data(), it->value().size());
+  }
+  return client_ip(peer.address(), xff, *shard_.trusted_proxies);
 }
 
 // Decides whether this upgrade may become a WebSocket: Origin allow-list

@@ -169,6 +169,14 @@ test('X-Forwarded-For through a --trusted-proxy: each forwarded client is limite
       clients.push(r.client);
     }
     assertRefused(await upgrade(server, { localAddress: '127.0.0.2', headers: { 'X-Forwarded-For': '203.0.113.99, 192.0.2.7' } }), 429, 'rate-limited');
+    // A proxy that adds its own X-Forwarded-For line after the client's (HAProxy's
+    // `option forwardfor`): the lines form one list, the proxy's last line wins.
+    for (let i = 0; i < 5; i++) {
+      const r = await upgrade(server, { localAddress: '127.0.0.2', headers: { 'X-Forwarded-For': [`203.0.113.${50 + i}`, '192.0.2.8'] } });
+      assert.equal(r.status, 101);
+      clients.push(r.client);
+    }
+    assertRefused(await upgrade(server, { localAddress: '127.0.0.2', headers: { 'X-Forwarded-For': ['203.0.113.77', '192.0.2.8'] } }), 429, 'rate-limited');
     // an untrusted peer claiming to be forwarded is limited as itself
     const spoofed = [];
     for (let i = 0; i < 10; i++) spoofed.push(await upgrade(server, { localAddress: '127.0.0.4', headers: { 'X-Forwarded-For': `198.51.100.${100 + i}, 127.0.0.2` } }));
