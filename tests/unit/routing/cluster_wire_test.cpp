@@ -68,6 +68,7 @@ TEST(ClusterWire, EventsAsTheScriptsPublishThem) {
 }
 
 TEST(ClusterWire, PeerRelayRoundTripsWithBinaryBody) {
+  static constexpr char kBody[] = "{\"x\":\"1:2\\n\"}\0tail";  // a NUL inside: binary-safe
   PeerRelay in{"node-a",
                7,
                PeerId("f1"),
@@ -76,7 +77,7 @@ TEST(ClusterWire, PeerRelayRoundTripsWithBinaryBody) {
                proto::MsgType::offer,
                true,
                "id:with:colons",
-               std::string("{\"x\":\"1:2\\n\"}\0tail", 20)};
+               std::string(kBody, sizeof kBody - 1)};
   PeerRelay out;
   ASSERT_TRUE(decode(encode(in), out));
   EXPECT_EQ(out.origin_node, in.origin_node);
