@@ -321,13 +321,19 @@ void WsSessionT<NextLayer>::tick(Clock::time_point now) {
     if (closing_) return;
   }
   const auto hb = std::chrono::seconds(shard_.cfg->heartbeat_s);
-  if (now - last_rx_ >= 2 * hb) {
+  // Silent for 2 heartbeats ends the session, but only once it was pinged
+  // after its last frame: with a short heartbeat and this once-a-second
+  // sweep, the first ping could otherwise come due at the very tick that
+  // finds the client silent, and a client that answers every ping would be
+  // dropped without having been asked.
+  const bool silent = now - last_rx_ >= 2 * hb;
+  if (silent && last_ping_ > last_rx_) {
     close(proto::close_code::heartbeat_timeout, "heartbeat timeout");
     return;
   }
   // A ping every heartbeat, whether or not the last one was answered; only
   // one ping write may be outstanding at a time.
-  if (!ping_in_flight_ && now - last_ping_ >= hb) {
+  if (!ping_in_flight_ && (silent || now - last_ping_ >= hb)) {
     ping_in_flight_ = true;
     last_ping_ = now;
     ws_.async_ping({}, [self = self()](beast::error_code) { self->ping_in_flight_ = false; });
