@@ -15,7 +15,8 @@ process.on('exit', () => {
   }
 });
 
-function splitLines(stream, onLine) {
+// Calls onLine for each line `stream` emits (without its \n or \r\n); a last line without \n at the end.
+export function splitLines(stream, onLine) {
   let buf = '';
   stream.setEncoding('utf8');
   stream.on('data', (chunk) => {

@@ -10,6 +10,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { splitLines } from './proc.mjs';
 
 export const BIN = process.env.SWITCHBOARD_BIN || '/work/main/build/switchboard';
 
@@ -39,20 +40,6 @@ export function tmpDir(prefix = 'switchboard-it-') {
 const LISTEN_RE = /listening on https?:\/\/([^\s"/]+):(\d+)/;
 // A report by ASan, LSan or UBSan on the server's stderr.
 const SANITIZER_RE = /ERROR: (Address|Leak)Sanitizer|SUMMARY: \w+Sanitizer|runtime error: /;
-
-function splitLines(stream, onLine) {
-  let buf = '';
-  stream.setEncoding('utf8');
-  stream.on('data', (chunk) => {
-    buf += chunk;
-    let i;
-    while ((i = buf.indexOf('\n')) >= 0) {
-      onLine(buf.slice(0, i).replace(/\r$/, ''));
-      buf = buf.slice(i + 1);
-    }
-  });
-  stream.on('end', () => { if (buf) onLine(buf); buf = ''; });
-}
 
 // The text of a log line: the "msg" field of a JSON log line, else the raw line.
 function logText(line) {

@@ -15,16 +15,7 @@ namespace {
 using namespace std::chrono_literals;
 namespace asio = boost::asio;
 
-template <class Pred>
-bool run_until(asio::io_context& ioc, Pred done, std::chrono::milliseconds limit = 5000ms) {
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  while (!done()) {
-    if (std::chrono::steady_clock::now() >= deadline) return false;
-    ioc.restart();
-    ioc.run_one_for(10ms);
-  }
-  return true;
-}
+using testing::run_until;
 
 // Runs the loop for `d`: used only to give an event that must NOT happen a
 // chance to happen.

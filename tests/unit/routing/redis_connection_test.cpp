@@ -15,17 +15,7 @@ namespace {
 using namespace std::chrono_literals;
 namespace asio = boost::asio;
 
-// Runs the loop until `done()` or `limit` passes; false on the latter.
-template <class Pred>
-bool run_until(asio::io_context& ioc, Pred done, std::chrono::milliseconds limit = 5000ms) {
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  while (!done()) {
-    if (std::chrono::steady_clock::now() >= deadline) return false;
-    ioc.restart();
-    ioc.run_one_for(20ms);
-  }
-  return true;
-}
+using testing::run_until;
 
 // As in main.cpp: hiredis writes with write(2), and a write to a Redis that
 // was just killed must not kill the test.

@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <boost/asio/io_context.hpp>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -20,6 +21,19 @@
 #include <vector>
 
 namespace sb::testing {
+
+// Runs `ioc` in small steps until `done()` or `limit` passes; false on the latter.
+template <class Pred>
+bool run_until(boost::asio::io_context& ioc, Pred done,
+               std::chrono::milliseconds limit = std::chrono::seconds(5)) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (!done()) {
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    ioc.restart();
+    ioc.run_one_for(std::chrono::milliseconds(10));
+  }
+  return true;
+}
 
 class RedisServer {
  public:
