@@ -180,11 +180,8 @@ void Cluster::stop() {
     };
     enqueue([this, finish](std::function<void()>) {
       for (const auto& [room, members] : own_)
-        for (const auto& [peer, m] : members) {
-          const RoomKeys k(room);
-          cmd_->command({"EVAL", scripts::kLeave, "5", k.meta, k.members, k.vers, kRooms,
-                         node_members(options_.node_id), room.str(), peer.str(), "disconnected", k.channel});
-        }
+        for (const auto& [peer, m] : members)
+          leave_script(room, peer.str(), "disconnected", options_.node_id);
       own_.clear();
       finish();
     });
@@ -446,10 +443,7 @@ void Cluster::complete_waiters(const RoomId& room) {
 
 void Cluster::leave(RoomId room, PeerId peer, std::string reason) {
   asio::post(ioc_, [this, room = std::move(room), peer = std::move(peer), reason = std::move(reason)] {
-    if (auto it = own_.find(room); it != own_.end()) {
-      it->second.erase(peer);
-      if (it->second.empty()) own_.erase(it);
-    }
+    forget_own(room, peer);
     enqueue([this, room, peer, reason](std::function<void()> next) {
       do_leave(room, peer, reason, std::move(next));
     });
@@ -458,34 +452,47 @@ void Cluster::leave(RoomId room, PeerId peer, std::string reason) {
 
 void Cluster::do_leave(const RoomId& room, const PeerId& peer, const std::string& reason,
                        std::function<void()> next) {
-  // Again here: a join of this peer that was under way when leave() was asked has landed since.
-  if (auto it = own_.find(room); it != own_.end()) {
-    it->second.erase(peer);
-    if (it->second.empty()) own_.erase(it);
-  }
-  const RoomKeys k(room);
-  commands_.fetch_add(1, std::memory_order_relaxed);
+  forget_own(room, peer);  // again: a join of this peer under way when leave() was asked has landed since
   // Unreachable Redis: restore() removes it when Redis is back (it is no longer in own_).
-  const bool sent = cmd_->command({"EVAL", scripts::kLeave, "5", k.meta, k.members, k.vers, kRooms,
-                                   node_members(options_.node_id), room.str(), peer.str(), reason, k.channel},
-                                  [this, room, reason, next](const RedisReply* r) {
-                                    if (is_ok(r) && r->type == RedisReply::Type::array &&
-                                        r->elements.size() == 5 && r->elements[0].integer == 1) {
-                                      LeaveResult lr;
-                                      lr.left = true;
-                                      lr.finished = r->elements[2].str == "1";
-                                      lr.room = header_from(r->elements[3]);
-                                      lr.room.id = room;
-                                      wire::parse_member(r->elements[4].str, lr.member);
-                                      if (on_left_) on_left_(room, lr, reason);
-                                    }
-                                    forget_if_unused(room);
-                                    next();
-                                  });
+  const bool sent = leave_script(room, peer.str(), reason, options_.node_id,
+                                 [this, room, reason, next](const RedisReply* r) {
+                                   report_left(room, r, reason);
+                                   forget_if_unused(room);
+                                   next();
+                                 });
   if (!sent) {
     forget_if_unused(room);
     next();
   }
+}
+
+void Cluster::forget_own(const RoomId& room, const PeerId& peer) {
+  if (auto it = own_.find(room); it != own_.end()) {
+    it->second.erase(peer);
+    if (it->second.empty()) own_.erase(it);
+  }
+}
+
+bool Cluster::leave_script(const RoomId& room, const std::string& peer, std::string_view reason,
+                           const std::string& node, RedisConnection::Callback cb) {
+  const RoomKeys k(room);
+  commands_.fetch_add(1, std::memory_order_relaxed);
+  return cmd_->command({"EVAL", scripts::kLeave, "5", k.meta, k.members, k.vers, kRooms, node_members(node),
+                        room.str(), peer, reason, k.channel},
+                       std::move(cb));
+}
+
+void Cluster::report_left(const RoomId& room, const RedisReply* r, std::string_view reason) {
+  if (!on_left_ || !is_ok(r) || r->type != RedisReply::Type::array || r->elements.size() != 5 ||
+      r->elements[0].integer != 1)
+    return;  // not a member (any more)
+  LeaveResult lr;
+  lr.left = true;
+  lr.finished = r->elements[2].str == "1";
+  lr.room = header_from(r->elements[3]);
+  lr.room.id = room;
+  wire::parse_member(r->elements[4].str, lr.member);
+  on_left_(room, lr, reason);
 }
 
 void Cluster::update(RoomId room, PeerId peer, std::string metadata) {
@@ -695,24 +702,11 @@ void Cluster::reap(const std::string& node, std::function<void()> next) {
       }
       const RoomId room(e.str.substr(0, space));
       const std::string peer = e.str.substr(space + 1);
-      const RoomKeys k(room);
-      commands_.fetch_add(1, std::memory_order_relaxed);
       const bool ok =
-          cmd_->command({"EVAL", scripts::kLeave, "5", k.meta, k.members, k.vers, kRooms, set, room.str(),
-                         peer, "node-lost", k.channel},
-                        [this, room, left, finish](const RedisReply* rep) {
-                          if (is_ok(rep) && rep->type == RedisReply::Type::array &&
-                              rep->elements.size() == 5 && rep->elements[0].integer == 1 && on_left_) {
-                            LeaveResult lr;
-                            lr.left = true;
-                            lr.finished = rep->elements[2].str == "1";
-                            lr.room = header_from(rep->elements[3]);
-                            lr.room.id = room;
-                            wire::parse_member(rep->elements[4].str, lr.member);
-                            on_left_(room, lr, "node-lost");
-                          }
-                          if (--*left == 0) finish();
-                        });
+          leave_script(room, peer, "node-lost", node, [this, room, left, finish](const RedisReply* rep) {
+            report_left(room, rep, "node-lost");
+            if (--*left == 0) finish();
+          });
       if (!ok && --*left == 0) finish();
     }
   });
@@ -752,10 +746,7 @@ void Cluster::restore() {
           const RoomId room(e.str.substr(0, space));
           const PeerId peer(e.str.substr(space + 1));
           if (auto it = own_.find(room); it != own_.end() && it->second.count(peer)) continue;
-          const RoomKeys k(room);
-          commands_.fetch_add(1, std::memory_order_relaxed);
-          cmd_->command({"EVAL", scripts::kLeave, "5", k.meta, k.members, k.vers, kRooms, set, room.str(),
-                         peer.str(), "disconnected", k.channel});
+          leave_script(room, peer.str(), "disconnected", options_.node_id);
           ++removed;
         }
       spdlog::info("cluster: Redis is back; {} members put back, {} removed", restored, removed);

@@ -173,6 +173,13 @@ class Cluster final : public RemoteRelay {
   void on_event(const RoomId& room, wire::MemberEvent ev);
   void apply(const RoomId& room, const wire::MemberEvent& ev, bool tell);
   void forget_if_unused(const RoomId& room);
+  // Drops `peer` from this node's own members of `room`.
+  void forget_own(const RoomId& room, const PeerId& peer);
+  // Runs the leave script for `peer` of `room`, held by `node`; false when not sent.
+  bool leave_script(const RoomId& room, const std::string& peer, std::string_view reason,
+                    const std::string& node, RedisConnection::Callback cb = {});
+  // Tells on_left_ about a leave script's reply when it removed a member.
+  void report_left(const RoomId& room, const RedisReply* r, std::string_view reason);
   void reply(const std::string& node, wire::RelayReply r);
   void on_lost(const std::string& node);
   void reap(const std::string& node, std::function<void()> next);
