@@ -70,7 +70,11 @@ describe('/metrics', () => {
     const room = uniqueRoom();
     const [a, b] = await peersInRoom(server(), 2, room);
     const raw = await Client.connect(server().wsUrl); // no hello: a connection, not a session
-    const mid = await scrape(server());
+    // The client sees the upgrade's 101 before the server's handshake completion
+    // has counted the connection: wait until it has.
+    const mid = await waitForMetrics(server(),
+      (m) => v(m, 'switchboard_connections_opened_total') - v(before, 'switchboard_connections_opened_total') >= 3,
+      { what: 'the third connection counted' });
     const d = (m, s) => v(m, s) - v(before, s);
     assert.equal(d(mid, 'switchboard_connections'), 3);
     assert.equal(d(mid, 'switchboard_connections_opened_total'), 3);
