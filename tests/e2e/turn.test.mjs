@@ -72,7 +72,8 @@ function joinRelayCall(page, origin, { token, room, tamper = false }) {
     if (tamper) {
       options.rtcConfig = {
         iceTransportPolicy: 'relay',
-        iceServers: welcome.ice_servers.map((s) => (s.credential ? { ...s, credential: `x${s.credential.slice(1)}` } : s)),
+        // the first character changed (to 'x', or 'y' if it was an 'x': one credential in 64 starts with 'x')
+        iceServers: welcome.ice_servers.map((s) => (s.credential ? { ...s, credential: `${s.credential[0] === 'x' ? 'y' : 'x'}${s.credential.slice(1)}` } : s)),
       };
     }
     const stream = await navigator.mediaDevices.getUserMedia({ audio: false, video: true });
