@@ -214,7 +214,7 @@ void Cluster::tick() {
 }
 
 void Cluster::update_ready() {
-  ready_ = !stopped_ && cmd_->up() && sub_->up() && node_subscribed_ && registry_->ready();
+  ready_ = !stopped_ && !restoring_ && cmd_->up() && sub_->up() && node_subscribed_ && registry_->ready();
 }
 
 bool Cluster::publish(const std::string& channel, std::string payload,
@@ -714,6 +714,8 @@ void Cluster::reap(const std::string& node, std::function<void()> next) {
 }
 
 void Cluster::restore() {
+  restoring_ = true;
+  update_ready();
   enqueue([this](std::function<void()> next) {
     size_t restored = 0;
     for (const auto& [room, members] : own_) {
@@ -750,9 +752,14 @@ void Cluster::restore() {
           ++removed;
         }
       spdlog::info("cluster: Redis is back; {} members put back, {} removed", restored, removed);
+      restoring_ = false;  // replies come in order: every restore script has run
+      update_ready();
       next();
     });
-    if (!sent) next();
+    if (!sent) {  // lost again: the next reconnect restores
+      restoring_ = false;
+      next();
+    }
     // Then catch up with what the other nodes changed meanwhile.
     resync_timer_.expires_after(options_.resync_delay);
     resync_timer_.async_wait([this](boost::system::error_code ec) {

@@ -112,7 +112,8 @@ class Cluster final : public RemoteRelay {
   // then stops the thread. Idempotent.
   void stop();
 
-  // Redis reachable, this node registered and subscribed. Any thread.
+  // Redis reachable, this node registered and subscribed, and (after an
+  // outage) its members put back. Any thread.
   bool ready() const { return ready_.load(std::memory_order_relaxed); }
   const std::string& node_id() const { return options_.node_id; }
   // The last Redis round trip (a heartbeat), in microseconds; 0 before the first.
@@ -204,7 +205,8 @@ class Cluster final : public RemoteRelay {
   boost::asio::steady_timer resync_timer_;
   std::string node_channel_;
   bool node_subscribed_ = false;
-  bool was_down_ = false;  // a connection was lost since the last restore
+  bool was_down_ = false;   // a connection was lost since the last restore
+  bool restoring_ = false;  // restore() under way: not ready until Redis has our members back
   std::deque<Op> ops_;
   bool op_running_ = false;
   // Everything below lives on the cluster's loop.
