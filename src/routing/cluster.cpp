@@ -32,6 +32,9 @@ std::string node_members(const std::string& node) {
 std::string node_channel(const std::string& node) {
   return "sb:n:" + node;
 }
+std::string peer_rooms(const std::string& peer) {
+  return "sb:pr:" + peer;
+}
 constexpr std::string_view kRoomChannelPrefix = "sb:r:";
 
 Body make_body(std::string s) {
@@ -111,6 +114,9 @@ void Cluster::start() {
         auto waiting = std::move(m.on_subscribed);
         m.on_subscribed.clear();
         for (auto& f : waiting) f(false);
+        auto mirrored = std::move(m.on_ready);
+        m.on_ready.clear();
+        for (auto& f : mirrored) f(false);
       }
       update_ready();
       return;
@@ -179,9 +185,11 @@ void Cluster::stop() {
       if (!cmd_->up() || !cmd_->command({"PING"}, [close](const RedisReply*) { close(); })) close();
     };
     enqueue([this, finish](std::function<void()>) {
+      // Resumable sessions stay: their clients may resume them on another
+      // node; what is not resumed there is reaped as node-lost.
       for (const auto& [room, members] : own_)
         for (const auto& [peer, m] : members)
-          leave_script(room, peer.str(), "disconnected", options_.node_id);
+          if (!own_sessions_.count(peer)) leave_script(room, peer.str(), "disconnected", options_.node_id);
       own_.clear();
       finish();
     });
@@ -281,9 +289,9 @@ void Cluster::do_join(JoinRequest req, JoinDone done, std::function<void()> next
     const std::string now = std::to_string(req.member.joined_at);
     commands_.fetch_add(1, std::memory_order_relaxed);
     const bool sent = cmd_->command(
-        {"EVAL", scripts::kJoin, "5", k.meta, k.members, k.vers, kRooms, node_members(options_.node_id),
-         req.room.str(), req.member.peer.str(), mj, req.created.kind, max_peers, req.created.metadata, now,
-         k.channel},
+        {"EVAL", scripts::kJoin, "6", k.meta, k.members, k.vers, kRooms, node_members(options_.node_id),
+         peer_rooms(req.member.peer.str()), req.room.str(), req.member.peer.str(), mj, req.created.kind,
+         max_peers, req.created.metadata, now, k.channel},
         [this, req, done, next, fail](const RedisReply* r) mutable {
           if (!is_ok(r) || r->type != RedisReply::Type::array || r->elements.empty()) {
             if (r) spdlog::warn("cluster: join script failed: {}", r->str);
@@ -414,10 +422,41 @@ void Cluster::read_room(const RoomId& room) {
   if (!sent) mirrors_[room].reading = false;
 }
 
+void Cluster::ensure_mirror(const RoomId& room, std::function<void(bool)> done) {
+  Mirror& m = mirrors_[room];
+  if (m.ready && m.subscribed) return done(true);
+  m.on_ready.push_back(std::move(done));
+  auto subscribed = [this, room](bool ok) {
+    auto it = mirrors_.find(room);
+    if (it == mirrors_.end()) return;
+    if (!ok) {
+      auto waiting = std::move(it->second.on_ready);
+      it->second.on_ready.clear();
+      for (auto& f : waiting) f(false);
+      return;
+    }
+    if (!it->second.ready && !it->second.reading) read_room(room);
+    complete_waiters(room);
+  };
+  if (m.subscribed) return subscribed(true);
+  m.on_subscribed.push_back(std::move(subscribed));
+  if (!m.subscribing) {
+    m.subscribing = true;
+    if (!sub_->subscribe({RoomKeys(room).channel})) {
+      m.subscribing = false;
+      auto waiting = std::move(m.on_subscribed);
+      m.on_subscribed.clear();
+      for (auto& f : waiting) f(false);
+    }
+  }
+}
+
 void Cluster::complete_waiters(const RoomId& room) {
   auto it = mirrors_.find(room);
   if (it == mirrors_.end() || !it->second.ready) return;
   Mirror& m = it->second;
+  std::vector<std::function<void(bool)>> mirrored;  // ensure_mirror callers
+  if (m.subscribed) mirrored.swap(m.on_ready);
   std::vector<Mirror::Waiter> ready;
   for (auto w = m.waiting.begin(); w != m.waiting.end();) {
     if (w->ver <= m.ver) {
@@ -439,6 +478,7 @@ void Cluster::complete_waiters(const RoomId& room) {
     for (const rtc::Member* x : r->contacts(*self)) w.result.contacts.push_back(*x);
     w.done(std::move(w.result));
   }
+  for (auto& f : mirrored) f(true);
 }
 
 void Cluster::leave(RoomId room, PeerId peer, std::string reason) {
@@ -477,8 +517,8 @@ bool Cluster::leave_script(const RoomId& room, const std::string& peer, std::str
                            const std::string& node, RedisConnection::Callback cb) {
   const RoomKeys k(room);
   commands_.fetch_add(1, std::memory_order_relaxed);
-  return cmd_->command({"EVAL", scripts::kLeave, "5", k.meta, k.members, k.vers, kRooms, node_members(node),
-                        room.str(), peer, reason, k.channel},
+  return cmd_->command({"EVAL", scripts::kLeave, "6", k.meta, k.members, k.vers, kRooms, node_members(node),
+                        peer_rooms(peer), room.str(), peer, reason, k.channel},
                        std::move(cb));
 }
 
@@ -517,8 +557,10 @@ void Cluster::update(RoomId room, PeerId peer, std::string metadata) {
 void Cluster::forget_if_unused(const RoomId& room) {
   auto it = mirrors_.find(room);
   if (it == mirrors_.end() || local_members(room) > 0 || !it->second.waiting.empty() ||
-      !it->second.on_subscribed.empty())
+      !it->second.on_subscribed.empty() || !it->second.on_ready.empty())
     return;
+  for (const auto& [peer, t] : takes_)  // a session being taken over here is in it
+    if (std::find(t.rooms.begin(), t.rooms.end(), room) != t.rooms.end()) return;
   // Pending joins for this room (later in the queue) subscribe again.
   if (it->second.subscribed || it->second.subscribing) sub_->unsubscribe({RoomKeys(room).channel});
   dir_.close(room);
@@ -536,6 +578,11 @@ void Cluster::on_message(std::string_view channel, std::string_view payload) {
       Relay frame{make_body(std::move(p.body)), p.type, Clock::now(), p.from_viewer};
       const PeerId to = p.to;
       const RoomId room = p.room;
+      if (hold_for(to, room, frame, true)) {  // its session is on its way here: delivered once installed
+        if (!p.ack_id.empty())
+          reply(p.origin_node, wire::RelayReply{p.from, p.origin_shard, p.ack_id, Admission::ok, {}});
+        return;
+      }
       bus_.deliver_here(
           to, room, std::move(frame),
           [this, node = std::move(p.origin_node), from = std::move(p.from), shard = p.origin_shard,
@@ -544,6 +591,10 @@ void Cluster::on_message(std::string_view channel, std::string_view payload) {
             wire::RelayReply rr{from, shard, ack, static_cast<uint8_t>(a.verdict), std::string(a.reason)};
             asio::post(ioc_, [this, node, rr = std::move(rr)]() mutable { reply(node, std::move(rr)); });
           });
+    } else if (wire::is_handover(payload.front())) {
+      wire::Handover h;
+      if (!wire::decode(payload, h)) return spdlog::warn("cluster: malformed handover on {}", channel);
+      on_handover(h);
     } else if (payload.front() == wire::kRelayReply) {
       wire::RelayReply r;
       if (!wire::decode(payload, r)) return spdlog::warn("cluster: malformed reply on {}", channel);
@@ -561,9 +612,10 @@ void Cluster::on_message(std::string_view channel, std::string_view payload) {
   if (payload.front() == wire::kRoomRelay) {
     wire::RoomRelay b;
     if (!wire::decode(payload, b)) return spdlog::warn("cluster: malformed room relay on {}", channel);
+    Relay frame{make_body(std::move(b.body)), b.type, Clock::now(), b.from_viewer};
+    hold_for_room(room, b.except, frame, true);     // sessions being taken over here
     if (b.origin_node == options_.node_id) return;  // delivered here when it was sent
-    bus_.to_room_here(room, b.except,
-                      Relay{make_body(std::move(b.body)), b.type, Clock::now(), b.from_viewer});
+    bus_.to_room_here(room, b.except, frame);
   }
 }
 
@@ -586,10 +638,17 @@ void Cluster::apply(const RoomId& room, const wire::MemberEvent& ev, bool tell) 
   const rtc::Room* r = dir_.find(room);
   if (!r) return;
   const bool broadcast = r->broadcast();
+  // Members held here are told through the LocalBus; sessions being taken
+  // over here keep the event until they are installed.
+  auto tell_one = [&](uint32_t home, const std::string& node, const PeerId& peer, const Body& body) {
+    if (node == options_.node_id)
+      bus_.to_member(home, peer, room, body);
+    else if (!takes_.empty())
+      hold_for(peer, room, Relay{body, proto::MsgType::message, Clock::now(), false}, false);
+  };
   auto tell_contacts = [&](const rtc::Room& room_now, const rtc::Member& about, const Body& body) {
     if (!tell) return;
-    for (const rtc::Member* x : room_now.contacts(about))
-      if (x->node == options_.node_id) bus_.to_member(x->home, x->peer, room, body);
+    for (const rtc::Member* x : room_now.contacts(about)) tell_one(x->home, x->node, x->peer, body);
   };
   switch (ev.kind) {
     case wire::MemberEvent::join: {
@@ -603,16 +662,18 @@ void Cluster::apply(const RoomId& room, const wire::MemberEvent& ev, bool tell) 
     case wire::MemberEvent::leave: {
       const rtc::Member* x = r->find(ev.member.peer);
       if (!x) return;
-      std::vector<std::pair<uint32_t, PeerId>> told;
-      for (const rtc::Member* c : r->contacts(*x))
-        if (c->node == options_.node_id) told.emplace_back(c->home, c->peer);
+      std::vector<std::tuple<uint32_t, std::string, PeerId>> told;
+      for (const rtc::Member* c : r->contacts(*x)) told.emplace_back(c->home, c->node, c->peer);
       dir_.leave(room, ev.member.peer);
       if (tell && !told.empty()) {
         auto body = make_body(proto::peer_left(room, ev.member.peer, ev.reason));
-        for (const auto& [home, peer] : told) bus_.to_member(home, peer, room, body);
+        for (const auto& [home, node, peer] : told) tell_one(home, node, peer, body);
       }
       return;
     }
+    case wire::MemberEvent::move:  // its session moved to another node: nobody is told
+      dir_.relocate(room, ev.member.peer, ev.member.node, ev.member.home);
+      return;
     case wire::MemberEvent::update: {
       if (!dir_.update(room, ev.member.peer, ev.member.metadata)) return;
       r = dir_.find(room);
@@ -632,6 +693,11 @@ void Cluster::to_peer(uint32_t origin_shard, const PeerId& from, const PeerId& t
     const rtc::Room* r = dir_.find(room);
     const rtc::Member* m = r ? r->find(to) : nullptr;
     if (!m) return bus_.reply(origin_shard, from, std::move(ack_id), Admission::absent, {});
+    if (options_.log_messages > 0) {  // sessions move between nodes: Redis knows where it is now
+      wire::PeerRelay p{options_.node_id, origin_shard,      from,   to,         room,
+                        frame.type,       frame.from_viewer, ack_id, *frame.body};
+      return deliver_script(origin_shard, from, to, std::move(p));
+    }
     if (m->node == options_.node_id) {  // ours after all (its id carries another node's tag)
       return bus_.deliver_here(to, room, std::move(frame),
                                [this, origin_shard, from, ack_id = std::move(ack_id)](Admission a) mutable {
@@ -684,6 +750,7 @@ void Cluster::on_lost(const std::string& node) {
 }
 
 void Cluster::reap(const std::string& node, std::function<void()> next) {
+  reap_sessions(node);
   const std::string set = node_members(node);
   const bool sent = cmd_->command({"SMEMBERS", set}, [this, node, set, next](const RedisReply* r) {
     if (!is_ok(r) || r->type != RedisReply::Type::array) return next();
@@ -718,6 +785,7 @@ void Cluster::restore() {
   update_ready();
   enqueue([this](std::function<void()> next) {
     size_t restored = 0;
+    restore_sessions();
     for (const auto& [room, members] : own_) {
       const RoomKeys k(room);
       auto mit = mirrors_.find(room);
@@ -731,9 +799,10 @@ void Cluster::restore() {
         // The cap as it was: the room's, else (never read) generous enough to put everyone back.
         const std::string max_peers = std::to_string(r && r->max_peers != SIZE_MAX ? r->max_peers : 1000000);
         commands_.fetch_add(1, std::memory_order_relaxed);
-        cmd_->command({"EVAL", scripts::kRestore, "5", k.meta, k.members, k.vers, kRooms,
-                       node_members(options_.node_id), room.str(), peer.str(), wire::member_json(m), kind,
-                       max_peers, metadata, created_at, persistent, min_ver, k.channel});
+        cmd_->command({"EVAL", scripts::kRestore, "6", k.meta, k.members, k.vers, kRooms,
+                       node_members(options_.node_id), peer_rooms(peer.str()), room.str(), peer.str(),
+                       wire::member_json(m), kind, max_peers, metadata, created_at, persistent, min_ver,
+                       k.channel});
         ++restored;
       }
     }

@@ -55,6 +55,7 @@
 #include "routing/local_bus.h"
 #include "routing/node_registry.h"
 #include "routing/redis_connection.h"
+#include "routing/replay_buffer.h"
 #include "rtc/room_directory.h"
 
 namespace sb::routing {
@@ -70,10 +71,55 @@ struct ClusterOptions {
   // After a reconnect, how long to wait before re-reading the mirrored rooms,
   // so that the other nodes have put their members back first.
   std::chrono::milliseconds resync_delay{2000};
+  // Session resume (0 messages: off): how many stamped frames of a session are
+  // kept in Redis (sb:log), and how many relays wait in its inbox while its node is gone.
+  size_t log_messages = 0;
+  // How long a taker waits for a live holder to let a session go before taking it anyway.
+  std::chrono::milliseconds release_timeout{3000};
 };
 
-class Cluster final : public RemoteRelay {
+class Cluster final : public RemoteRelay, public ReplayLog {
  public:
+  // A resumable session as registered in Redis.
+  struct SessionRecord {
+    SessionId session;
+    PeerId peer;
+    UserId user;
+    std::string secret;
+  };
+  // What a node that takes a session over gets (see take_session).
+  struct Taken {
+    enum Status { ok, refused, unavailable };
+    Status status = unavailable;
+    std::string why;  // refused: for the log
+    SessionRecord record;
+    std::vector<std::pair<uint64_t, Body>> log;  // the stored frames, seq ascending
+    struct Room {
+      RoomId room;
+      bool viewer = false;  // a viewer of a broadcast room
+    };
+    std::vector<Room> rooms;
+    // Frames for the session that arrived while it had no holder, in order:
+    // relays (checked with Endpoint::admit on delivery) and membership events.
+    struct Held {
+      RoomId room;
+      Relay frame;
+      bool relay = true;
+    };
+    std::vector<Held> held;
+    static Taken failure(Status st, std::string why) {
+      Taken t;
+      t.status = st;
+      t.why = std::move(why);
+      return t;
+    }
+  };
+  using TakeDone = std::function<void(Taken)>;
+  // Lets the session of `peer` go (the Hub removes it without telling anyone)
+  // and then calls `done` from any thread. Called on the cluster's loop.
+  using HandoffFn =
+      std::function<void(const PeerId& peer, const SessionId& session, std::function<void()> done)>;
+
   struct JoinRequest {
     RoomId room;
     rtc::Member member;       // `node` is filled in by the cluster
@@ -106,6 +152,9 @@ class Cluster final : public RemoteRelay {
   // (for webhooks). Called on the cluster's loop. Set before start().
   void on_left(LeaveDone fn) { on_left_ = std::move(fn); }
 
+  // Hands this node's sessions over to nodes that resume them. Set before start().
+  void on_handoff(HandoffFn fn) { on_handoff_ = std::move(fn); }
+
   // Starts the thread, the connections and the heartbeats.
   void start();
   // Stops heartbeating and leaves the registry (when Redis is reachable);
@@ -135,12 +184,44 @@ class Cluster final : public RemoteRelay {
   // Replaces the metadata of this node's member `peer` (peer-updated to the others).
   void update(RoomId room, PeerId peer, std::string metadata);
 
+  // --- Sessions (resume on any node; only when options.log_messages > 0)
+  // Registers a resumable session held here. Any thread. One script.
+  void session_started(SessionRecord r);
+  // Forgets a session that ended for good (unless another node holds it by now). Any thread.
+  void session_ended(const SessionId& session, const PeerId& peer);
+  // ReplayLog: stores frame `seq` of `peer` (RPUSH; LTRIM every 64 frames). Any
+  // shard thread; posted, pipelined, never waited for.
+  void append(const PeerId& peer, uint64_t seq, const Body& body) override;
+  // Takes over a session held by another node (alive or not) for a client
+  // that came back here: checks `user` and `secret` against the record, makes
+  // the holder let go (or takes it when the holder is gone), and returns the
+  // stored frames, the rooms and what arrived meanwhile. The session's
+  // memberships then name this node. `done` runs on the cluster's loop;
+  // frames for the peer that arrive after it are delivered through the
+  // LocalBus, so `done` must post the session's installation to its loop at
+  // once (then it runs before anything posted there later).
+  // The session's loop here is the one its peer id names (routing::shard_of).
+  void take_session(SessionId session, UserId user, std::string secret, TakeDone done);
+
   // RemoteRelay (called by the LocalBus on a shard thread)
   void to_peer(uint32_t origin_shard, const PeerId& from, const PeerId& to, const RoomId& room, Relay frame,
                std::string ack_id) override;
   void to_room(const RoomId& room, const PeerId& except, const Relay& frame) override;
+  void barrier(std::function<void()> fn) override;
 
  private:
+  // A session being taken over by this node.
+  struct Take {
+    SessionRecord record;
+    uint32_t home = 0;
+    std::string from;           // the node that held it
+    std::vector<RoomId> rooms;  // its rooms, as Redis lists them
+    bool holding = false;       // past the handover point: frames for it are kept in `held`
+    bool taking = false;        // the take script is on its way
+    std::vector<Taken::Held> held;
+    TakeDone done;
+    std::shared_ptr<boost::asio::steady_timer> timer;  // the release timeout
+  };
   // A room this node holds members of, or is joining.
   struct Mirror {
     bool ready = false;        // the room has been read; `ver` is meaningful
@@ -151,6 +232,7 @@ class Cluster final : public RemoteRelay {
     bool persistent = false;
     std::vector<wire::MemberEvent> early;                  // changes published before the room was read
     std::vector<std::function<void(bool)>> on_subscribed;  // false: the subscription failed
+    std::vector<std::function<void(bool)>> on_ready;       // ensure_mirror callers; false: failed
     struct Waiter {
       uint64_t ver;
       PeerId peer;
@@ -170,6 +252,23 @@ class Cluster final : public RemoteRelay {
   // it; afterwards (after an outage) the differences are told as changes.
   void read_room(const RoomId& room);
   void complete_waiters(const RoomId& room);
+  // Subscribes to and reads `room` if not mirrored yet; `done(true)` once the mirror is ready.
+  void ensure_mirror(const RoomId& room, std::function<void(bool)> done);
+  // Session handover (routing/cluster_sessions.cpp).
+  void on_handover(const wire::Handover& h);
+  void request_release(const PeerId& peer);
+  void handoff(const PeerId& peer, const std::string& from, const std::string& to,
+               std::function<void(bool)> done = {});
+  void run_take(const PeerId& peer);
+  void finish_take(const PeerId& peer, Taken result);
+  // Keeps a frame for a session being taken over, if one is holding for `peer` / for `room`'s members.
+  bool hold_for(const PeerId& peer, const RoomId& room, const Relay& frame, bool relay);
+  void hold_for_room(const RoomId& room, const PeerId& except, const Relay& frame, bool relay,
+                     const PeerId* about = nullptr);
+  void put_session(const SessionRecord& r);
+  void reap_sessions(const std::string& node);
+  void restore_sessions();
+  void deliver_script(uint32_t origin_shard, const PeerId& from, const PeerId& to, wire::PeerRelay p);
   void on_message(std::string_view channel, std::string_view payload);
   void on_event(const RoomId& room, wire::MemberEvent ev);
   void apply(const RoomId& room, const wire::MemberEvent& ev, bool tell);
@@ -219,6 +318,14 @@ class Cluster final : public RemoteRelay {
   std::atomic<uint64_t> commands_{0};
   std::atomic<size_t> nodes_{0};
   std::vector<std::shared_ptr<boost::asio::steady_timer>> lost_timers_;
+  // Sessions (resume on any node).
+  HandoffFn on_handoff_;
+  std::unordered_map<PeerId, SessionRecord> own_sessions_;  // registered resumable sessions held here
+  std::unordered_map<PeerId, Take> takes_;
+  std::unordered_map<PeerId, uint64_t> appended_;  // frames appended per peer (LTRIM every 64)
+  uint64_t log_sent_ = 0;                          // log commands sent, and answered
+  uint64_t log_done_ = 0;
+  std::deque<std::pair<uint64_t, std::function<void()>>> barriers_;
   bool stopped_ = false;
 };
 

@@ -14,12 +14,25 @@
 //   sb:room:{R}:vers     hash: peer -> the room version of its join (join order)
 //   sb:rooms             set of room names
 //   sb:nodemembers:<node> set of "R peer" held by a node (reaped when it is lost)
-// Channels: sb:r:R (membership events and room-wide relays), sb:n:<node> (unicast).
+//   sb:pr:<peer>         set of the rooms of a peer (read when its session moves)
+// Keys of a resumable session S of peer P (cluster mode with resume on):
+//   sb:s:<S>             hash: peer, user, secret, node (the node holding it)
+//   sb:pn:<P>            the node holding P's session: where unicast relays to P go
+//   sb:log:<P>           list of "<seq> <frame>": the frames stamped for P, newest last
+//                        (trimmed to the replay buffer's message limit)
+//   sb:in:<P>            list of encoded PeerRelays kept while P's node was gone
+//   sb:nodesessions:<node> set of the session ids a node holds (reaped when it is lost)
+// Channels: sb:r:R (membership events and room-wide relays), sb:n:<node> (unicast
+// relays, their replies, and session handover messages).
+//
+// The session scripts touch keys they compute (a peer's rooms, the old and new
+// node's sets): fine on one Redis server, which is what cluster mode uses; not
+// Redis Cluster-safe.
 #pragma once
 
 namespace sb::routing::scripts {
 
-// KEYS: meta, members, vers, rooms, nodemembers
+// KEYS: meta, members, vers, rooms, nodemembers, peer rooms
 // ARGV: room, peer, member_json, kind, max_peers, metadata, now, channel
 // -> {"ok", ver, created, meta (HGETALL)} | {"already_joined"} | {"room_full", max_peers}
 inline constexpr const char* kJoin = R"lua(
@@ -37,16 +50,18 @@ local ver = redis.call('HINCRBY', KEYS[1], 'ver', 1)
 redis.call('HSET', KEYS[2], ARGV[2], ARGV[3])
 redis.call('HSET', KEYS[3], ARGV[2], ver)
 redis.call('SADD', KEYS[5], ARGV[1] .. ' ' .. ARGV[2])
+redis.call('SADD', KEYS[6], ARGV[1])
 redis.call('PUBLISH', ARGV[8], '{"ev":"join","ver":' .. ver .. ',"m":' .. ARGV[3] .. '}')
 return {'ok', tostring(ver), tostring(created), redis.call('HGETALL', KEYS[1])}
 )lua";
 
-// KEYS: meta, members, vers, rooms, nodemembers
+// KEYS: meta, members, vers, rooms, nodemembers, peer rooms
 // ARGV: room, peer, reason, channel
 // -> {0} when the peer was not a member; {1, ver, finished, meta (HGETALL, as it was), member_json}
 inline constexpr const char* kLeave = R"lua(
 local mj = redis.call('HGET', KEYS[2], ARGV[2])
 redis.call('SREM', KEYS[5], ARGV[1] .. ' ' .. ARGV[2])
+redis.call('SREM', KEYS[6], ARGV[1])
 if not mj then return {0} end
 local pub = 'false'
 if string.find(mj, '"pub":true', 1, true) then pub = 'true' end
@@ -89,7 +104,7 @@ return {ver, redis.call('HGETALL', KEYS[1]), redis.call('HGETALL', KEYS[2]), red
 // back one of the node's members, with the room's settings as the node knew
 // them, and publishes its join when it was missing. The room's version never
 // goes back: it becomes at least `min_ver` (what the node had seen).
-// KEYS: meta, members, vers, rooms, nodemembers
+// KEYS: meta, members, vers, rooms, nodemembers, peer rooms
 // ARGV: room, peer, member_json, kind, max_peers, metadata, created_at, persistent, min_ver, channel
 // -> 1 when the member was put back, 0 when it was there
 inline constexpr const char* kRestore = R"lua(
@@ -99,6 +114,7 @@ if redis.call('EXISTS', KEYS[1]) == 0 then
 end
 redis.call('SADD', KEYS[4], ARGV[1])
 redis.call('SADD', KEYS[5], ARGV[1] .. ' ' .. ARGV[2])
+redis.call('SADD', KEYS[6], ARGV[1])
 local cur = tonumber(redis.call('HGET', KEYS[1], 'ver'))
 if cur < tonumber(ARGV[9]) then redis.call('HSET', KEYS[1], 'ver', ARGV[9]) end
 if redis.call('HEXISTS', KEYS[2], ARGV[2]) == 1 then return 0 end
@@ -107,6 +123,97 @@ redis.call('HSET', KEYS[2], ARGV[2], ARGV[3])
 redis.call('HSET', KEYS[3], ARGV[2], ver)
 redis.call('PUBLISH', ARGV[10], '{"ev":"join","ver":' .. ver .. ',"m":' .. ARGV[3] .. '}')
 return 1
+)lua";
+
+// --- Sessions (resume on any node) ---------------------------------------------
+
+// Registers a resumable session held by `node` (at hello, and again after Redis
+// lost its data).
+// KEYS: session, peer node, node sessions
+// ARGV: peer, user, secret, node, session
+inline constexpr const char* kSessionPut = R"lua(
+redis.call('HSET', KEYS[1], 'peer', ARGV[1], 'user', ARGV[2], 'secret', ARGV[3], 'node', ARGV[4])
+redis.call('SET', KEYS[2], ARGV[4])
+redis.call('SADD', KEYS[3], ARGV[5])
+return 1
+)lua";
+
+// Forgets a session that ended for good, unless another node holds it by now.
+// KEYS: session, node sessions (of `node`)
+// ARGV: session, node
+// -> 1 when forgotten, 0 when not held by `node`
+inline constexpr const char* kSessionEnd = R"lua(
+redis.call('SREM', KEYS[2], ARGV[1])
+local peer = redis.call('HGET', KEYS[1], 'peer')
+if not peer then return 0 end
+if redis.call('HGET', KEYS[1], 'node') ~= ARGV[2] then return 0 end
+redis.call('DEL', KEYS[1], 'sb:log:' .. peer, 'sb:in:' .. peer, 'sb:pr:' .. peer)
+if redis.call('GET', 'sb:pn:' .. peer) == ARGV[2] then redis.call('DEL', 'sb:pn:' .. peer) end
+return 1
+)lua";
+
+// A unicast relay to a peer of another node: published on the channel of the
+// node holding the peer's session now; when nobody listens there (that node is
+// gone), kept in the peer's inbox for whichever node resumes the session.
+// KEYS: peer node, inbox
+// ARGV: encoded PeerRelay, inbox limit
+// -> 1 published (that node answers), 2 kept, -1 no such peer, -2 inbox full
+inline constexpr const char* kDeliver = R"lua(
+local node = redis.call('GET', KEYS[1])
+if not node then return -1 end
+if redis.call('PUBLISH', 'sb:n:' .. node, ARGV[1]) > 0 then return 1 end
+if redis.call('LLEN', KEYS[2]) >= tonumber(ARGV[2]) then return -2 end
+redis.call('RPUSH', KEYS[2], ARGV[1])
+return 2
+)lua";
+
+// Hands the session of a peer from node `from` to node `to`: from now on its
+// relays go to `to`. Publishes the handover point on both nodes' channels:
+// `from` has then seen every relay routed to it before, and `to` keeps what
+// comes after. Handover messages: tag, then length-prefixed peer, session, node.
+// KEYS: peer node, session
+// ARGV: from, to, peer, session
+// -> 1 handed over, 0 `from` does not hold it
+inline constexpr const char* kHandoff = R"lua(
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[2])
+redis.call('HSET', KEYS[2], 'node', ARGV[2])
+local function f(x) return #x .. ':' .. x end
+local body = f(ARGV[3]) .. f(ARGV[4]) .. f(ARGV[2])
+redis.call('PUBLISH', 'sb:n:' .. ARGV[1], 'H' .. body)
+redis.call('PUBLISH', 'sb:n:' .. ARGV[2], 'T' .. body)
+return 1
+)lua";
+
+// The node `to` takes the session over (after kHandoff): returns what the
+// client may have missed and moves the peer's memberships to `to` (a "move"
+// event per room, which nodes apply without telling clients).
+// KEYS: session, log, inbox, peer rooms, node sessions of `from`, node sessions of `to`
+// ARGV: session, peer, from, to, home loop on `to`
+// -> {log entries, inbox entries, rooms} or {} when `to` does not hold it
+inline constexpr const char* kTake = R"lua(
+if redis.call('HGET', KEYS[1], 'node') ~= ARGV[4] then return {} end
+local log = redis.call('LRANGE', KEYS[2], 0, -1)
+local inbox = redis.call('LRANGE', KEYS[3], 0, -1)
+redis.call('DEL', KEYS[3])
+redis.call('SREM', KEYS[5], ARGV[1])
+redis.call('SADD', KEYS[6], ARGV[1])
+local rooms = redis.call('SMEMBERS', KEYS[4])
+local node = string.gsub(ARGV[4], '%%', '%%%%')
+for _, room in ipairs(rooms) do
+  local meta = 'sb:room:{' .. room .. '}'
+  local mj = redis.call('HGET', meta .. ':members', ARGV[2])
+  if mj then
+    mj = string.gsub(mj, '"node":"[^"]*"', '"node":"' .. node .. '"', 1)
+    mj = string.gsub(mj, '"shard":%d+', '"shard":' .. ARGV[5], 1)
+    redis.call('HSET', meta .. ':members', ARGV[2], mj)
+    redis.call('SREM', 'sb:nodemembers:' .. ARGV[3], room .. ' ' .. ARGV[2])
+    redis.call('SADD', 'sb:nodemembers:' .. ARGV[4], room .. ' ' .. ARGV[2])
+    local ver = redis.call('HINCRBY', meta, 'ver', 1)
+    redis.call('PUBLISH', 'sb:r:' .. room, '{"ev":"move","ver":' .. ver .. ',"m":' .. mj .. '}')
+  end
+end
+return {log, inbox, rooms}
 )lua";
 
 }  // namespace sb::routing::scripts

@@ -149,8 +149,8 @@ bool parse_event(std::string_view text, MemberEvent& out) {
   const json::object& o = v.get_object();
   const json::string* ev = str(o, "ev");
   if (!ev || !uint_of(o, "ver", out.ver) || out.ver == 0) return false;
-  if (*ev == "join" || *ev == "update") {
-    out.kind = *ev == "join" ? MemberEvent::join : MemberEvent::update;
+  if (*ev == "join" || *ev == "update" || *ev == "move") {
+    out.kind = *ev == "join" ? MemberEvent::join : *ev == "update" ? MemberEvent::update : MemberEvent::move;
     const json::value* m = o.if_contains("m");
     return m && m->is_object() && member_from(m->get_object(), out.member);
   }
@@ -227,6 +227,28 @@ bool decode(std::string_view in, RoomRelay& out) {
   r.field(out.origin_node) && r.id(out.except) && r.type(out.type) && r.flag(out.from_viewer) &&
       r.field(out.body);
   return r.done() && !out.origin_node.empty();
+}
+
+bool is_handover(char tag) {
+  return tag == Handover::release || tag == Handover::handed || tag == Handover::point ||
+         tag == Handover::released;
+}
+
+std::string encode(const Handover& m) {
+  std::string out(1, static_cast<char>(m.kind));
+  put(out, m.peer.str());
+  put(out, m.session.str());
+  put(out, m.node);
+  return out;
+}
+
+bool decode(std::string_view in, Handover& out) {
+  if (in.empty() || !is_handover(in.front())) return false;
+  out.kind = static_cast<Handover::Kind>(in.front());
+  in.remove_prefix(1);
+  Reader r(in);
+  r.id(out.peer) && r.id(out.session) && r.field(out.node);
+  return r.done() && !out.peer.empty() && !out.session.empty() && !out.node.empty();
 }
 
 }  // namespace sb::routing::wire

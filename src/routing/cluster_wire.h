@@ -29,10 +29,12 @@ std::string member_json(const rtc::Member& m);
 bool parse_member(std::string_view json, rtc::Member& out);
 
 struct MemberEvent {
-  enum Kind : uint8_t { join, leave, update };
+  // move: the member's session is now held by another node (member.node,
+  // member.home); the nodes update their mirrors and tell no client.
+  enum Kind : uint8_t { join, leave, update, move };
   Kind kind = join;
   uint64_t ver = 0;
-  rtc::Member member;  // join, update: the member; leave: only peer and publisher
+  rtc::Member member;  // join, update, move: the member; leave: only peer and publisher
   std::string reason;  // leave: left|disconnected|kicked|node-lost|...
 };
 // A membership event as published by the scripts. O(size).
@@ -71,6 +73,22 @@ struct RoomRelay {
   std::string body;
 };
 
+// Moving a resumable session from the node holding it to the node where its
+// client came back (see Cluster::take_session). Also written by the kHandoff
+// script (routing/cluster_scripts.h), in the same form.
+struct Handover {
+  enum Kind : char {
+    release = 'Q',   // to the holder: hand `peer`'s session over to `node`
+    handed = 'H',    // to the holder (from the script): every relay routed to you before is in
+    point = 'T',     // to the taker (from the script): relays for `peer` from here on are yours
+    released = 'D',  // to the taker: the holder has let go and stored all it sent
+  };
+  Kind kind = release;
+  PeerId peer;
+  SessionId session;
+  std::string node;  // release, handed, point: the taker; released: the holder
+};
+
 // First byte of an encoded message; membership events are JSON and start with '{'.
 inline constexpr char kPeerRelay = 'P';
 inline constexpr char kRelayReply = 'A';
@@ -79,8 +97,12 @@ inline constexpr char kRoomRelay = 'B';
 std::string encode(const PeerRelay& m);
 std::string encode(const RelayReply& m);
 std::string encode(const RoomRelay& m);
+std::string encode(const Handover& m);
+// True when `tag` starts a Handover.
+bool is_handover(char tag);
 bool decode(std::string_view in, PeerRelay& out);
 bool decode(std::string_view in, RelayReply& out);
 bool decode(std::string_view in, RoomRelay& out);
+bool decode(std::string_view in, Handover& out);
 
 }  // namespace sb::routing::wire

@@ -70,8 +70,9 @@ int shard_of(const PeerId& id, uint32_t shard_count) {
   };
   int hi = hex(s[16]), lo = hex(s[17]);
   if (hi < 0 || lo < 0) return -1;
-  int shard = hi * 16 + lo;
-  return static_cast<uint32_t>(shard) < shard_count ? shard : -1;
+  if (shard_count == 0) return -1;
+  // Modulo: a session moved here from a node with more loops still gets one of ours.
+  return static_cast<int>(static_cast<uint32_t>(hi * 16 + lo) % shard_count);
 }
 
 void LocalBus::set_current_shard(uint32_t shard) {
@@ -125,6 +126,10 @@ void LocalBus::to_peer(const PeerId& from, const PeerId& to, const RoomId& room,
         observer_->relay_delivered(static_cast<uint32_t>(target), frame.type,
                                    Clock::now() - frame.received_at);
     }
+    if (a.verdict == Admission::ok && !ack_id.empty() && remote_)
+      return remote_->barrier([this, origin, from, ack_id = std::move(ack_id)]() mutable {
+        reply(origin, from, std::move(ack_id), Admission::ok, {});
+      });
     if (a.verdict != Admission::ok || !ack_id.empty())
       reply(origin, from, std::move(ack_id), a.verdict, std::string(a.reason));
   });

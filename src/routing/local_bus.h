@@ -41,7 +41,9 @@ class ShardTable {
 // two the shard. In cluster mode (set_node_tag), digits 13-16 are this node's
 // tag, a hint that lets a relay to a peer of another node skip the local lookup.
 PeerId make_peer_id(uint32_t shard);
-// The shard encoded in `id`, or -1 when `id` is not one of ours.
+// The shard encoded in `id` (modulo `shard_count`: a session that moved here
+// from a node with more loops lives on one of ours), or -1 when `id` is not a
+// peer id of this form.
 int shard_of(const PeerId& id, uint32_t shard_count);
 // Cluster mode: peer ids made from now on carry `tag` (< 65536). Call once, before serving.
 void set_node_tag(uint32_t tag);
@@ -60,6 +62,11 @@ class RemoteRelay {
                        Relay frame, std::string ack_id) = 0;
   // The other nodes' share of a room-wide relay (this node's is delivered already).
   virtual void to_room(const RoomId& room, const PeerId& except, const Relay& frame) = 0;
+  // Runs `fn` (on another thread) once what this thread handed over before is
+  // stored remotely: an ack for a frame delivered here is sent only once the
+  // frame is in the recipient's stored log, so a resume elsewhere after this
+  // node died still finds every acked frame.
+  virtual void barrier(std::function<void()> fn) = 0;
 };
 
 class LocalBus final : public Bus {

@@ -10,6 +10,7 @@
 #include <deque>
 #include <vector>
 
+#include "core/ids.h"
 #include "routing/bus.h"
 
 namespace sb::routing {
@@ -54,6 +55,15 @@ class ReplayBuffer {
   size_t bytes_ = 0;
   size_t max_messages_ = 0;
   size_t max_bytes_ = 0;
+};
+
+// Where a session's stamped frames are also stored, for a resume on another
+// node (cluster mode: Redis). Called on the session's loop for every frame it
+// stamps; must not block.
+class ReplayLog {
+ public:
+  virtual ~ReplayLog() = default;
+  virtual void append(const PeerId& peer, uint64_t seq, const Body& body) = 0;
 };
 
 }  // namespace sb::routing

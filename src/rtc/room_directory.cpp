@@ -125,6 +125,16 @@ bool RoomDirectory::update(const RoomId& room, const PeerId& peer, std::string m
   return true;
 }
 
+bool RoomDirectory::relocate(const RoomId& room, const PeerId& peer, std::string node, uint32_t home) {
+  auto it = rooms_.find(room);
+  if (it == rooms_.end()) return false;
+  Member* m = it->second.find(peer);
+  if (!m) return false;
+  m->node = std::move(node);
+  m->home = home;
+  return true;
+}
+
 const Room* RoomDirectory::find(const RoomId& room) const {
   auto it = rooms_.find(room);
   return it == rooms_.end() ? nullptr : &it->second;

@@ -131,6 +131,10 @@ class RoomDirectory {
   // Replaces the metadata of `peer` in `room`. False when not a member.
   bool update(const RoomId& room, const PeerId& peer, std::string metadata);
 
+  // Records that `peer`'s session is now held by `node`, on its loop `home`
+  // (its session moved there); nothing else changes. False when not a member. O(members).
+  bool relocate(const RoomId& room, const PeerId& peer, std::string node, uint32_t home);
+
   const Room* find(const RoomId& room) const;
   size_t room_count() const { return rooms_.size(); }
   size_t peer_count() const { return peers_; }

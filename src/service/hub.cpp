@@ -199,6 +199,10 @@ void Hub::finish_hello(Session& s, const proto::ClientMessage& m, auth::VerifyRe
     s.resume_token_ = random_hex(16);
     s.replay_.set_limits(cfg_.resume_buffer_messages, cfg_.resume_buffer_bytes);
     store_.put(s.session_, {s.peer_, s.identity_.user, s.resume_token_});
+    if (cluster_) {
+      s.log_ = cluster_;
+      cluster_->session_started({s.session_, s.peer_, s.identity_.user, s.resume_token_});
+    }
   }
   s.send(proto::welcome(w, s.resume_token_));
   spdlog::debug("hello peer={} user={} remote={}", s.peer_.str(), s.identity_.user.str(), s.remote());
@@ -303,6 +307,14 @@ void Hub::join(Session& s, const proto::ClientMessage& m) {
 
 void Hub::set_cluster(routing::Cluster* cluster) {
   cluster_ = cluster;
+  cluster_->on_handoff([this](const PeerId& peer, const SessionId& session, std::function<void()> done) {
+    const int home = routing::shard_of(peer, bus_.shard_count());
+    if (home < 0) return done();
+    bus_.run_on(static_cast<uint32_t>(home), [this, home, peer, session, done = std::move(done)] {
+      release(static_cast<uint32_t>(home), peer, session);
+      done();
+    });
+  });
   // Every removal the cluster makes (also of a lost node's peers) is reported
   // by the node that made it, for webhooks. On the cluster's thread.
   cluster_->on_left([this](const RoomId&, const routing::Cluster::LeaveResult& r, std::string_view reason) {
@@ -452,7 +464,7 @@ void Hub::disconnect(Session& s, bool resumable) {
     spdlog::info("parked peer={} session={}", s.peer_.str(), id.str());
     return;
   }
-  store_.erase(s.session_);
+  forget_session(s);
   {
     std::lock_guard lock(mu_);
     while (!s.rooms_.empty()) leave_locked(s, RoomId(s.rooms_.back()), "disconnected");
@@ -480,6 +492,18 @@ struct Hub::AttachRequest {
 bool Hub::try_resume(Session& s, const proto::ClientMessage& m, const auth::Identity& id) {
   const SessionId session{std::string(m.resume_session)};
   std::optional<routing::ResumeRecord> rec = store_.get(session);
+  if (!rec && cluster_) {  // perhaps held by another node
+    auto req = std::make_shared<AttachRequest>();
+    req->from = s.shard();
+    req->ticket = next_ticket_.fetch_add(1, std::memory_order_relaxed);
+    req->session = session;
+    req->secret = std::string(m.resume_token);
+    req->last_seq = m.resume_last_seq;
+    req->identity = id;
+    req->token = std::string(m.token.empty() ? std::string_view(s.query_token()) : m.token);
+    req->id = std::string(m.id);
+    return take_over(s, req);
+  }
   // Unknown, of another user, or the wrong secret: all look the same to the client (a new session).
   if (!rec || rec->user != id.user || !routing::secrets_equal(rec->secret, m.resume_token)) {
     spdlog::info("resume refused remote={} user={} reason={}", s.remote(), id.user.str(),
@@ -505,22 +529,24 @@ bool Hub::try_resume(Session& s, const proto::ClientMessage& m, const auth::Iden
   return true;
 }
 
+void Hub::refuse_resume(const std::shared_ptr<AttachRequest>& req, std::string_view why) {
+  spdlog::info("resume refused session={} user={} reason={}", req->session.str(), req->identity.user.str(),
+               why);
+  bus_.run_on(req->from, [this, req] {
+    std::shared_ptr<Transport> t = req->transport.lock();
+    if (!t) return;
+    t->refused();
+    proto::ClientMessage m;  // a plain hello with the same token and id
+    m.type = MsgType::hello;
+    m.id = req->id;
+    m.token = req->token;
+    hello(t->session(), m);
+  });
+}
+
 void Hub::attach(const std::shared_ptr<AttachRequest>& req) {
   const uint32_t home = routing::LocalBus::current_shard();
-  auto refuse = [&](std::string_view why) {
-    spdlog::info("resume refused session={} user={} reason={}", req->session.str(), req->identity.user.str(),
-                 why);
-    bus_.run_on(req->from, [this, req] {
-      std::shared_ptr<Transport> t = req->transport.lock();
-      if (!t) return;
-      t->refused();
-      proto::ClientMessage m;  // a plain hello with the same token and id
-      m.type = MsgType::hello;
-      m.id = req->id;
-      m.token = req->token;
-      hello(t->session(), m);
-    });
-  };
+  auto refuse = [&](std::string_view why) { refuse_resume(req, why); };
   auto* cur = static_cast<Session*>(bus_.table(home).find(req->peer));
   // The home loop's own record is authoritative (the store may lag behind).
   if (!cur || !cur->authenticated_ || cur->session_ != req->session ||
@@ -572,6 +598,8 @@ void Hub::move_session(Session& from, Session& to) {
   to.seq_ = from.seq_;
   to.replay_ = std::move(from.replay_);
   to.resume_token_ = from.resume_token_;
+  to.log_ = from.log_;
+  from.log_ = nullptr;
   to.bad_requests_ = from.bad_requests_;
   to.bad_window_start_ = from.bad_window_start_;
   routing::ShardTable& table = bus_.table(from.shard());
@@ -583,6 +611,117 @@ void Hub::move_session(Session& from, Session& to) {
   from.rooms_.clear();
   from.viewer_in_.clear();
   from.authenticated_ = false;  // its disconnect no longer concerns the session
+}
+
+void Hub::forget_session(const Session& s) {
+  store_.erase(s.session_);
+  if (cluster_ && s.log_) cluster_->session_ended(s.session_, s.peer_);
+}
+
+// --- Session resume across nodes (cluster mode) ------------------------------
+
+bool Hub::take_over(Session& s, const std::shared_ptr<AttachRequest>& req) {
+  std::shared_ptr<Transport> t = s.transport().lock();
+  if (!t) return false;
+  req->transport = t;
+  s.pause_input();  // until the cluster answers: what the client sends next goes to the resumed session
+  cluster_->take_session(
+      req->session, req->identity.user, req->secret, [this, req](routing::Cluster::Taken taken) mutable {
+        if (taken.status != routing::Cluster::Taken::ok) return refuse_resume(req, taken.why);
+        const int home = routing::shard_of(taken.record.peer, bus_.shard_count());
+        // Posted now, from the cluster's loop: it runs before any frame
+        // for the peer that the cluster hands the LocalBus later.
+        bus_.post(static_cast<uint32_t>(home),
+                  [this, req, taken = std::move(taken)]() mutable { adopt(req, std::move(taken)); });
+      });
+  return true;
+}
+
+void Hub::adopt(const std::shared_ptr<AttachRequest>& req, routing::Cluster::Taken taken) {
+  const uint32_t home = routing::LocalBus::current_shard();
+  const PeerId peer = taken.record.peer;
+  const SessionId id = req->session;
+  routing::ShardTable& table = bus_.table(home);
+  if (table.find(peer) || resumed_[home].count(id)) return refuse_resume(req, "already held here");
+  auto p = std::make_shared<ResumedSession>(home, bus_,
+                                            [this, home, id] { end_session(home, id, "resume-overflow"); });
+  p->set_drain([this, home, id] { drain_held(home, id); });
+  p->authenticated_ = true;
+  p->peer_ = peer;
+  p->session_ = id;
+  p->identity_ = req->identity;  // the new token: new expiry and grants, same user
+  p->resume_token_ = taken.record.secret;
+  p->replay_.set_limits(cfg_.resume_buffer_messages, cfg_.resume_buffer_bytes);
+  for (auto& [seq, body] : taken.log) {
+    p->replay_.push(seq, body);
+    p->seq_ = seq;
+  }
+  // Frames the client saw that never reached Redis (its node died first): numbering goes on after them.
+  const bool gap = !p->replay_.covers(req->last_seq, p->seq_) && req->last_seq <= p->seq_;
+  if (req->last_seq > p->seq_) p->seq_ = req->last_seq;
+  p->log_ = cluster_;
+  table.add_peer(p.get());
+  for (const auto& r : taken.rooms) {
+    p->rooms_.push_back(r.room);
+    if (r.viewer) p->viewer_in_.push_back(r.room);
+    table.add_member(r.room, p.get());
+  }
+  store_.put(id, {peer, p->identity_.user, p->resume_token_});
+  p->park(routing::Clock::now());
+  resumed_[home][id] = p;
+  if (gap) {  // frames after last_seq are no longer stored: it cannot go on exactly
+    end_session(home, id, "resume-overflow");
+    return refuse_resume(req, "frames after last_seq no longer stored");
+  }
+  std::vector<routing::ReplayBuffer::Frame> frames = p->replay_.since(req->last_seq);
+  const size_t replayed = frames.size();
+  p->attach(req->transport, req->from, req->ticket);
+  bus_.run_on(req->from, [t = req->transport, home, id, ticket = req->ticket, frames = std::move(frames)] {
+    std::shared_ptr<Transport> tp = t.lock();
+    if (!tp) return;
+    tp->forward_to(home, id, ticket);
+    for (const auto& f : frames) tp->write(f.body, f.seq);
+    tp->attached();
+  });
+  metrics_.shard(home).sessions_resumed.inc();
+  const auth::IceServers ice = auth::ice_servers_for(cfg_.ice, p->identity_.user, unix_now());
+  proto::Welcome w{req->id,           p->session_,      p->peer_, p->identity_.user,
+                   p->identity_.name, cfg_.heartbeat_s, ice.json};
+  p->send(proto::welcome(w, p->resume_token_, true));
+  // Then what came for it while it moved, as it would have been delivered.
+  size_t held = 0;
+  for (const auto& h : taken.held) {
+    const bool take =
+        h.relay ? p->admit(h.room, h.frame).verdict == routing::Admission::ok : p->in_room(h.room);
+    if (!take) continue;
+    p->deliver(h.frame.body);
+    ++held;
+  }
+  spdlog::info("resumed peer={} session={} from another node replayed={} waiting={} loop={}", peer.str(),
+               id.str(), replayed, held, home);
+}
+
+void Hub::release(uint32_t home, const PeerId& peer, const SessionId& session) {
+  routing::ShardTable& table = bus_.table(home);
+  std::shared_ptr<ResumedSession> keep;
+  Session* cur = nullptr;
+  if (auto it = resumed_[home].find(session); it != resumed_[home].end()) {
+    keep = it->second;
+    resumed_[home].erase(it);
+    cur = keep.get();
+  } else {
+    cur = static_cast<Session*>(table.find(peer));
+  }
+  if (!cur || cur->session_ != session) return;
+  for (const RoomId& room : cur->rooms_) table.remove_member(room, cur);
+  table.remove_peer(peer);
+  store_.erase(session);
+  cur->rooms_.clear();
+  cur->viewer_in_.clear();
+  cur->log_ = nullptr;
+  cur->authenticated_ = false;  // its disconnect no longer concerns the session
+  if (!keep || !keep->parked()) cur->close(proto::close_code::resumed_elsewhere, "resumed elsewhere");
+  spdlog::info("session of peer={} handed over to another node", peer.str());
 }
 
 ResumedSession* Hub::resumed(uint32_t home, const SessionId& session, uint64_t ticket) {
@@ -602,7 +741,7 @@ void Hub::end_session(uint32_t home, const SessionId& session, std::string_view 
     while (!p->rooms_.empty()) leave_locked(*p, RoomId(p->rooms_.back()), reason);
   }
   bus_.table(home).remove_peer(p->peer_);
-  store_.erase(p->session_);
+  forget_session(*p);
   p->authenticated_ = false;
   metrics_.shard(home).sessions_ended.inc();
   spdlog::info("session ended peer={} session={} reason={}", p->peer_.str(), session.str(), reason);

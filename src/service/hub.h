@@ -164,6 +164,21 @@ class Hub final : public RoomAdmin {
   struct AttachRequest;
   // On the home loop: hands the session over to the new connection (or refuses).
   void attach(const std::shared_ptr<AttachRequest>& req);
+  // On the new connection's loop: refuses a resume; the hello starts a new session.
+  void refuse_resume(const std::shared_ptr<AttachRequest>& req, std::string_view why);
+  // Cluster mode, hello with `resume` for a session this node does not hold:
+  // the cluster takes it over from its node (service side of
+  // routing::Cluster::take_session); the connection's input waits meanwhile.
+  bool take_over(Session& s, const std::shared_ptr<AttachRequest>& req);
+  // On the session's loop: installs a session taken over from another node and
+  // attaches the new connection: the stored frames after last_seq, welcome, then
+  // what arrived meanwhile.
+  void adopt(const std::shared_ptr<AttachRequest>& req, routing::Cluster::Taken taken);
+  // On the session's loop (cluster): lets the session of `peer` go to another
+  // node: its connection (if any) is closed with 4409 and nobody is told.
+  void release(uint32_t home, const PeerId& peer, const SessionId& session);
+  // The session ended for good: it can no longer be resumed, here or elsewhere.
+  void forget_session(const Session& s);
   // On the session's loop: moves its state (ids, rooms, seq, replay buffer) from
   // `from` to `to`, which takes its place in the shard table.
   void move_session(Session& from, Session& to);

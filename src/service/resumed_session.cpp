@@ -8,6 +8,7 @@ void ResumedSession::deliver(const routing::Body& body) {
   if (overflowed_) return;  // about to end
   const uint64_t seq = ++seq_;
   const uint64_t dropped = replay_.push(seq, body);
+  if (log_) log_->append(peer_, seq, body);
   if (parked_) {
     if (dropped > parked_at_seq_ || !replay_.enabled()) {
       overflowed_ = true;

@@ -106,6 +106,7 @@ class Session : public routing::Endpoint {
   // is on); returns the seq. O(1).
   uint64_t stamp(const routing::Body& body) {
     replay_.push(++seq_, body);
+    if (log_) log_->append(peer_, seq_, body);
     return seq_;
   }
 
@@ -132,6 +133,7 @@ class Session : public routing::Endpoint {
   uint64_t seq_ = 0;
   routing::ReplayBuffer replay_;
   std::string resume_token_;
+  routing::ReplayLog* log_ = nullptr;  // cluster mode: every stamped frame is also stored there
 };
 
 }  // namespace sb::service

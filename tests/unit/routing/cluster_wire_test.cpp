@@ -61,6 +61,9 @@ TEST(ClusterWire, EventsAsTheScriptsPublishThem) {
   EXPECT_EQ(ev.reason, "node-lost");
   ASSERT_TRUE(parse_event(R"({"ev":"update","ver":9,"m":)" + member_json(sample()) + "}", ev));
   EXPECT_EQ(ev.kind, MemberEvent::update);
+  ASSERT_TRUE(parse_event(R"({"ev":"move","ver":10,"m":)" + member_json(sample()) + "}", ev));
+  EXPECT_EQ(ev.kind, MemberEvent::move);
+  EXPECT_EQ(ev.member.node, sample().node);
   EXPECT_FALSE(parse_event(R"({"ev":"join","ver":0,"m":{}})", ev));
   EXPECT_FALSE(parse_event(R"({"ev":"explode","ver":3})", ev));
   EXPECT_FALSE(parse_event(R"({"ev":"leave","ver":3,"peer":"abc"})", ev));
@@ -123,6 +126,29 @@ TEST(ClusterWire, MalformedRelaysAreRefusedNeverRead) {
   std::string hello = encode(
       PeerRelay{"n", 1, PeerId("f"), PeerId("t"), RoomId("r"), proto::MsgType::hello, false, "", "{}"});
   EXPECT_FALSE(decode(hello, out));
+}
+
+TEST(ClusterWire, HandoverRoundTripsAndMatchesTheScriptsForm) {
+  const Handover h{Handover::release, PeerId("p1"), SessionId("s1"), "node-2"};
+  Handover out;
+  ASSERT_TRUE(decode(encode(h), out));
+  EXPECT_EQ(out.kind, Handover::release);
+  EXPECT_EQ(out.peer, PeerId("p1"));
+  EXPECT_EQ(out.session, SessionId("s1"));
+  EXPECT_EQ(out.node, "node-2");
+  // What kHandoff publishes: 'H' / 'T', then length-prefixed peer, session, taker.
+  ASSERT_TRUE(decode("H2:p12:s16:node-2", out));
+  EXPECT_EQ(out.kind, Handover::handed);
+  ASSERT_TRUE(decode("T2:p12:s16:node-2", out));
+  EXPECT_EQ(out.kind, Handover::point);
+  EXPECT_EQ(out.node, "node-2");
+  const std::string good = encode(h);
+  for (size_t i = 0; i < good.size(); ++i)
+    EXPECT_FALSE(decode(std::string_view(good).substr(0, i), out)) << i;
+  EXPECT_FALSE(decode("X2:p12:s16:node-2", out));  // not a handover tag
+  EXPECT_FALSE(decode("Q0:2:s16:node-2", out));    // empty peer
+  EXPECT_TRUE(is_handover('D'));
+  EXPECT_FALSE(is_handover(kPeerRelay));
 }
 
 }  // namespace

@@ -95,6 +95,20 @@ TEST(RoomDirectory, KeepsWhereEachMemberLives) {
   EXPECT_EQ(d.find(r)->find(PeerId("a"))->home, 3u);
 }
 
+TEST(RoomDirectory, RelocateMovesAMemberToAnotherNodeAndLoopInPlace) {
+  RoomDirectory d;
+  const RoomId r("r");
+  ASSERT_EQ(d.join(r, member("a", 3)), JoinStatus::ok);
+  ASSERT_EQ(d.join(r, member("b", 1)), JoinStatus::ok);
+  EXPECT_TRUE(d.relocate(r, PeerId("a"), "n2", 0));
+  const Member* a = d.find(r)->find(PeerId("a"));
+  EXPECT_EQ(a->node, "n2");
+  EXPECT_EQ(a->home, 0u);
+  EXPECT_EQ(d.find(r)->members.front().peer, PeerId("a"));  // join order kept
+  EXPECT_FALSE(d.relocate(r, PeerId("c"), "n2", 0));
+  EXPECT_FALSE(d.relocate(RoomId("x"), PeerId("a"), "n2", 0));
+}
+
 TEST(RoomDirectory, AJoinStampsTheRoomsCreationTimeOnce) {
   RoomDirectory d;
   const RoomId r("r");
