@@ -205,6 +205,7 @@ void Cluster::stop() {
 void Cluster::tick() {
   if (stopped_) return;
   update_ready();
+  expire_awaited();
   nodes_ = registry_->nodes().size();
   if (cmd_->up()) {
     const auto sent = std::chrono::steady_clock::now();
@@ -598,6 +599,8 @@ void Cluster::on_message(std::string_view channel, std::string_view payload) {
     } else if (payload.front() == wire::kRelayReply) {
       wire::RelayReply r;
       if (!wire::decode(payload, r)) return spdlog::warn("cluster: malformed reply on {}", channel);
+      if (options_.log_messages > 0 && !answered(r.shard, r.to, r.ack_id) && !r.ack_id.empty())
+        return;  // answered `unavailable` already (too late)
       bus_.reply(r.shard, r.to, std::move(r.ack_id), r.verdict, std::move(r.reason));
     }
     return;

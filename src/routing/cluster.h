@@ -326,6 +326,21 @@ class Cluster final : public RemoteRelay, public ReplayLog {
   uint64_t log_sent_ = 0;                          // log commands sent, and answered
   uint64_t log_done_ = 0;
   std::deque<std::pair<uint64_t, std::function<void()>>> barriers_;
+  // Relays to another node whose sender waits for an answer (ack or error):
+  // answered `unavailable` when the answer does not come in time (that node
+  // died with the relay). Key: shard, sender, ack id.
+  struct Awaited {
+    uint32_t shard;
+    PeerId from;
+    std::string ack_id;
+    std::chrono::steady_clock::time_point deadline;
+  };
+  std::unordered_map<std::string, Awaited> awaited_;
+  static std::string awaited_key(uint32_t shard, const PeerId& from, std::string_view ack_id);
+  void await_answer(uint32_t shard, const PeerId& from, const std::string& ack_id);
+  // True when the answer was still awaited (and now is not).
+  bool answered(uint32_t shard, const PeerId& from, std::string_view ack_id);
+  void expire_awaited();
   bool stopped_ = false;
 };
 

@@ -130,22 +130,67 @@ void Cluster::barrier(std::function<void()> fn) {
 
 void Cluster::deliver_script(uint32_t origin_shard, const PeerId& from, const PeerId& to, wire::PeerRelay p) {
   const std::string limit = std::to_string(options_.log_messages ? options_.log_messages : 1000);
+  // Awaited before the script runs: the answer may come on the subscription before the script's reply.
+  await_answer(origin_shard, from, p.ack_id);
   commands_.fetch_add(1, std::memory_order_relaxed);
   const bool sent = cmd_->command(
       {"EVAL", scripts::kDeliver, "2", peer_node_key(to), inbox_key(to), wire::encode(p), limit},
       [this, origin_shard, from, ack_id = p.ack_id](const RedisReply* r) mutable {
-        if (!is_ok(r) || r->type != RedisReply::Type::integer)
-          return bus_.reply(origin_shard, from, std::move(ack_id), 3, {});
-        switch (r->integer) {
-          case 1: return;  // that node answers
-          case 2:          // kept for whichever node resumes the session
+        const int64_t verdict = is_ok(r) && r->type == RedisReply::Type::integer ? r->integer : 0;
+        if (verdict == 1) return;  // that node answers
+        answered(origin_shard, from, ack_id);
+        switch (verdict) {
+          case 2:  // kept for whichever node resumes the session
             if (!ack_id.empty()) bus_.reply(origin_shard, from, std::move(ack_id), Admission::ok, {});
             return;
           case -1: return bus_.reply(origin_shard, from, std::move(ack_id), Admission::absent, {});
           default: return bus_.reply(origin_shard, from, std::move(ack_id), 3, {});
         }
       });
-  if (!sent) bus_.reply(origin_shard, from, std::move(p.ack_id), 3, {});
+  if (!sent) {
+    answered(origin_shard, from, p.ack_id);
+    bus_.reply(origin_shard, from, std::move(p.ack_id), 3, {});
+  }
+}
+
+// --- answers that do not come ----------------------------------------------------
+
+namespace {
+// How long a sender waits for the recipient's node to answer a relay.
+constexpr std::chrono::seconds kAnswerTimeout{5};
+}  // namespace
+
+std::string Cluster::awaited_key(uint32_t shard, const PeerId& from, std::string_view ack_id) {
+  std::string k = std::to_string(shard);
+  k.push_back(' ');
+  k += from.str();
+  k.push_back(' ');
+  k.append(ack_id);
+  return k;
+}
+
+void Cluster::await_answer(uint32_t shard, const PeerId& from, const std::string& ack_id) {
+  if (ack_id.empty()) return;
+  awaited_[awaited_key(shard, from, ack_id)] =
+      Awaited{shard, from, ack_id, std::chrono::steady_clock::now() + kAnswerTimeout};
+}
+
+bool Cluster::answered(uint32_t shard, const PeerId& from, std::string_view ack_id) {
+  if (ack_id.empty() || awaited_.empty()) return ack_id.empty();
+  return awaited_.erase(awaited_key(shard, from, ack_id)) > 0;
+}
+
+void Cluster::expire_awaited() {
+  if (awaited_.empty()) return;
+  const auto now = std::chrono::steady_clock::now();
+  for (auto it = awaited_.begin(); it != awaited_.end();) {
+    if (it->second.deadline > now) {
+      ++it;
+      continue;
+    }
+    bus_.reply(it->second.shard, it->second.from, std::move(it->second.ack_id), 3, {});
+    it = awaited_.erase(it);
+  }
 }
 
 // --- handover: the taker ------------------------------------------------------------
