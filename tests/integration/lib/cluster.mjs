@@ -75,7 +75,7 @@ export class Cluster {
   // The node whose tag `peer` carries (where that session was created), or undefined.
   nodeOf(peer) { return this.tags.get(tagOf(peer)); }
 
-  // Stops the balancer, then each node still running, then Redis. With
+  // Stops the balancer, then the nodes (all at once), then Redis. With
   // `clean: true` each node is stopped with Server.shutdown() (SIGTERM; a node
   // that had crashed, exited non-zero or printed a sanitizer report makes stop()
   // reject once everything is stopped); otherwise with SIGKILL. Nodes in
@@ -83,10 +83,8 @@ export class Cluster {
   async stop({ clean = false, expectedDown = [] } = {}) {
     const errors = [];
     if (this.lb) await this.lb.stop().catch((e) => errors.push(e));
-    for (const n of this.nodes) {
-      if (expectedDown.includes(n) || !clean) await n.stop({ signal: 'SIGKILL' }).catch((e) => errors.push(e));
-      else await n.shutdown().catch((e) => errors.push(e));
-    }
+    await Promise.all(this.nodes.map((n) => (expectedDown.includes(n) || !clean
+      ? n.stop({ signal: 'SIGKILL' }) : n.shutdown()).catch((e) => errors.push(e))));
     await this.redis?.stop().catch((e) => errors.push(e));
     if (errors.length) throw new Error(errors.map((e) => e.message).join('\n\n'));
   }
