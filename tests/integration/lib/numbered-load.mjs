@@ -60,6 +60,7 @@ export class LoadSession {
     this.seqGaps = 0;          // seqs skipped
     this.membership = [];      // every peer-joined / peer-left / peer-updated
     this.goingAway = [];       // going-away frames
+    this.sentAway = 0;         // of which before a welcome (a reconnect that reached a draining node)
     this.paused = false;       // after going-away, until the resumed welcome
     this.drops = [];           // {code, reason} of each connection that closed
     this.resumes = [];         // resumed welcomes: {replayed, seq}
@@ -140,7 +141,12 @@ export class LoadSession {
     let m;
     try { m = JSON.parse(raw); } catch { this.errors.push({ type: 'not-json', raw }); return; }
     const newSession = m.type === 'welcome' && m.resumed === false && this.welcome !== null;
-    if (typeof m.seq === 'number' && !newSession) {
+    // A draining node sends a new connection away before reading its hello: that
+    // going-away belongs to the connection (seq 1), not to the session (a
+    // replayed going-away of the session has the session's next seq).
+    const sentAway = m.type === 'going-away' && !this.live && m.seq <= this.lastSeq;
+    if (sentAway) this.sentAway += 1;
+    if (typeof m.seq === 'number' && !newSession && !sentAway) {
       if (m.seq <= this.lastSeq) this.seqRegressions.push({ seq: m.seq, lastSeq: this.lastSeq, type: m.type, id: m.id });
       else {
         if (this.lastSeq > 0 && m.seq > this.lastSeq + 1) this.seqGaps += m.seq - this.lastSeq - 1;
@@ -358,7 +364,7 @@ export class NumberedLoad {
       sessions: this.sessions.length, sent: 0, acked: 0, refused: 0, unacked: 0, received: 0,
       ackedLost: 0, ackedDuplicated: 0, duplicates: 0, refusedDelivered: 0, unackedDelivered: 0, unackedLost: 0,
       neverSent: 0, extraReplies: 0, outOfOrder: 0, seqRegressions: 0, seqGaps: 0, errors: 0, membership: 0,
-      goingAway: 0, dropped: 0, resumed: 0, failed: 0, unansweredOnLive: 0,
+      goingAway: 0, sentAway: 0, dropped: 0, resumed: 0, failed: 0, unansweredOnLive: 0,
       errorCodes: {}, examples: {},
     };
     const example = (kind, v) => {
@@ -403,6 +409,7 @@ export class NumberedLoad {
       r.membership += membership.length;
       for (const m of membership.slice(0, 2)) example('membership', `${s.name} ${JSON.stringify(m)}`);
       r.goingAway += s.goingAway.length;
+      r.sentAway += s.sentAway;
       if (s.drops.length) r.dropped += 1;
       if (s.resumes.length) r.resumed += 1;
       if (s.failed) { r.failed += 1; example('failed', `${s.name} (${s.peer}): ${s.failures.join('; ')}`); }
@@ -416,7 +423,7 @@ export class NumberedLoad {
       + `unacked ${r.unacked} (delivered ${r.unackedDelivered}, lost ${r.unackedLost}), received ${r.received}, `
       + `acked-lost ${r.ackedLost}, duplicates ${r.duplicates}, out-of-order ${r.outOfOrder}, `
       + `seq regressions ${r.seqRegressions}, seq gaps ${r.seqGaps}, membership events ${r.membership}, `
-      + `going-away ${r.goingAway}, dropped ${r.dropped}, resumed ${r.resumed}, failed ${r.failed}`;
+      + `going-away ${r.goingAway} (${r.sentAway} before a welcome), dropped ${r.dropped}, resumed ${r.resumed}, failed ${r.failed}`;
   }
 
   // Closes every connection with 1000 (sessions end) and stops reconnecting.
