@@ -152,13 +152,22 @@ async function resumedAll(load, sessions) {
     + failed.slice(0, 5).map((s) => `${s.name} (${s.peer}): ${s.failures.join('; ')}`).join('\n'));
 }
 
-// Stops sending, waits for the last answers and deliveries, prints and returns the report.
-async function finish(t, load) {
+// Stops sending, waits for the last answers and deliveries, prints and returns
+// the report; for messages lost or never answered, the nodes' log lines about
+// their sender and recipient.
+async function finish(t, load, cl) {
   load.stop();
   const settled = await load.settle({ timeout: 20000 });
   const r = load.report();
   t.diagnostic(`${settled ? 'settled' : 'NOT settled after 20 s'}: ${NumberedLoad.summary(r)}`);
   if (Object.keys(r.examples).length) t.diagnostic(`examples: ${JSON.stringify(r.examples)}`);
+  const names = new Set(['unacked', 'ackedLost', 'duplicates', 'unansweredOnLive']
+    .flatMap((k) => r.examples[k] ?? []).flatMap((x) => x.match(/load-\d+/g) ?? []));
+  for (const s of load.sessions.filter((x) => names.has(x.name)).slice(0, 4)) {
+    const lines = cl.nodes.flatMap((n) => n.stderrLines.filter((l) => l.includes(s.peer)).map((l) => `${n.nodeId} ${l}`));
+    t.diagnostic(`${s.name} (${s.peer}, created on ${cl.nodeOf(s.peer)?.nodeId}), its log lines:`);
+    for (const l of lines.slice(0, 12)) t.diagnostic(`  ${l}`);
+  }
   return r;
 }
 
@@ -192,7 +201,7 @@ test('SIGKILL of a node under load: every session resumes through HAProxy, every
   await victim.stop({ signal: 'SIGKILL' });
   await resumedAll(load, lost);
   await ackedMore(load, AFTER, new Map(load.sessions.map((s) => [s, s.acked])));
-  const r = await finish(t, load);
+  const r = await finish(t, load, cl);
   assertExactlyOnce(r);
   // Every session of the killed node lost its connection and resumed (resumed: true, same peer, checked on each
   // resume); the others kept theirs.
@@ -213,7 +222,7 @@ test('SIGTERM drain under load: going-away, every session resumes elsewhere; zer
   await resumedAll(load, moved);
   assert.deepEqual(await exited, { code: 0, signal: null }, `the drained node exits 0\n${victim.logTail(20)}`);
   await ackedMore(load, AFTER, new Map(load.sessions.map((s) => [s, s.acked])));
-  const r = await finish(t, load);
+  const r = await finish(t, load, cl);
   assertExactlyOnce(r);
   for (const s of moved) {
     assert.ok(s.goingAway.length >= 1, `${s.name} got going-away`);
@@ -221,7 +230,7 @@ test('SIGTERM drain under load: going-away, every session resumes elsewhere; zer
       { reason: 'draining', reconnect: true });
   }
   // The node read every connection until it closed it: whatever was sent before going-away was acked.
-  assert.equal(r.unacked, 0, `messages never acked: ${JSON.stringify(r.examples.unansweredOnLive ?? [])}`);
+  assert.equal(r.unacked, 0, `messages never acked: ${JSON.stringify(r.examples.unacked ?? [])}`);
   assert.equal(r.refused, 0, `refused: ${JSON.stringify(r.errorCodes)}`);
   assert.equal(r.sent, r.acked);
   assert.equal(r.errors, 0, `error frames: ${JSON.stringify(r.examples.errors ?? [])}`);
@@ -242,7 +251,7 @@ test('Redis restart under load: service goes on and recovers; acked messages arr
   await cl.redis.restart();
   for (const n of cl.nodes) await waitReady(n, true, { timeout: 20000 });
   await ackedMore(load, AFTER, new Map(load.sessions.map((s) => [s, s.acked])));
-  const r = await finish(t, load);
+  const r = await finish(t, load, cl);
   assertExactlyOnce(r);
   t.diagnostic(`lost (never acked, never delivered): ${r.unackedLost}; refused during the outage: ${r.refused}`);
 });

@@ -192,7 +192,7 @@ export class LoadSession {
         this.membership.push(m);
         return;
       case 'going-away':
-        this.goingAway.push(m);
+        this.goingAway.push({ ...m, at: Date.now(), conn: this.conn });
         this.paused = true;
         return;
       default:
@@ -202,7 +202,7 @@ export class LoadSession {
   _onClose(ws, code, reason) {
     if (ws !== this.ws) return;
     this.live = false;
-    this.drops.push({ code, reason, conn: this.conn });
+    this.drops.push({ code, reason, conn: this.conn, at: Date.now() });
     if (!this.load.closing && !this.failed && this.welcome !== null) this._reconnect();
   }
 
@@ -254,7 +254,7 @@ export class LoadSession {
     if (!l.sending || this.failed || this.paused || !this.live || this.partner === null) return;
     if (this.nextN > l.maxPerSession || this.inFlight >= l.maxInFlight) return;
     const n = this.nextN++;
-    this.sent.set(n, { conn: this.conn, state: 'pending' });
+    this.sent.set(n, { conn: this.conn, state: 'pending', at: Date.now() });
     this.inFlight += 1;
     this.ws.send(JSON.stringify({ type: 'message', room: this.room, to: this.partner.peer, id: `m${n}`, data: { n } }));
   }
@@ -386,6 +386,8 @@ export class NumberedLoad {
           if (got > 0) { r.refusedDelivered += 1; example('refusedDelivered', `${s.name} -> ${to.name} n=${n} (${e.code})`); }
         } else {
           r.unacked += 1;
+          example('unacked', `${s.name} -> ${to.name} m${n} sent on connection ${e.conn} (now ${s.conn}), `
+            + `${this._when(s, e)}, received ${got}`);
           if (got > 0) r.unackedDelivered += 1; else r.unackedLost += 1;
           if (s.live && e.conn === s.conn) { r.unansweredOnLive += 1; example('unansweredOnLive', `${s.name} m${n}`); }
         }
@@ -415,6 +417,14 @@ export class NumberedLoad {
       if (s.failed) { r.failed += 1; example('failed', `${s.name} (${s.peer}): ${s.failures.join('; ')}`); }
     }
     return r;
+  }
+
+  // When an unanswered message was sent, relative to its connection's going-away and close.
+  _when(s, e) {
+    const ga = s.goingAway.find((g) => g.conn === e.conn);
+    const drop = s.drops.find((d) => d.conn === e.conn);
+    return [`at ${new Date(e.at).toISOString()}`, ga ? `${e.at - ga.at} ms after going-away` : 'no going-away',
+      drop ? `${drop.at - e.at} ms before the close ${drop.code}` : 'connection open'].join(', ');
   }
 
   // One line of counts for the test log.
