@@ -172,15 +172,17 @@ async function finish(t, load, cl) {
 }
 
 // What every failover must keep: nothing acked lost, nothing twice, order per sender, no session lost.
+// (A message refused with an error may still have been delivered: the server may not know, e.g. when
+// Redis died with the answer on its way. That is reported, not asserted.)
 function assertExactlyOnce(r) {
   const ex = (k) => JSON.stringify(r.examples[k] ?? []);
   assert.equal(r.failed, 0, `sessions that could not resume: ${ex('failed')}`);
   assert.equal(r.ackedLost, 0, `acked messages never received: ${ex('ackedLost')}`);
   assert.equal(r.ackedDuplicated, 0, `acked messages received more than once: ${ex('ackedDuplicated')}`);
   assert.equal(r.duplicates, 0, `messages received more than once: ${ex('duplicates')}`);
-  assert.equal(r.refusedDelivered, 0, `refused messages delivered anyway: ${ex('refusedDelivered')}`);
   assert.equal(r.neverSent, 0, `messages received that were never sent: ${ex('neverSent')}`);
   assert.equal(r.extraReplies, 0, `a message answered twice: ${ex('extraReplies')}`);
+  // A message with an id gets a reply, ack or error (docs/protocol.md §3, §7), as long as its connection lives.
   assert.equal(r.unansweredOnLive, 0, `messages never answered on a live connection: ${ex('unansweredOnLive')}`);
   assert.equal(r.outOfOrder, 0, `messages out of order per sender: ${ex('outOfOrder')}`);
   assert.equal(r.seqRegressions, 0, `frames at or below a seq already received: ${ex('seqRegressions')}`);

@@ -430,7 +430,8 @@ export class NumberedLoad {
   // One line of counts for the test log.
   static summary(r) {
     return `sessions ${r.sessions}: sent ${r.sent}, acked ${r.acked}, refused ${r.refused} ${JSON.stringify(r.errorCodes)}, `
-      + `unacked ${r.unacked} (delivered ${r.unackedDelivered}, lost ${r.unackedLost}), received ${r.received}, `
+      + `unacked ${r.unacked} (delivered ${r.unackedDelivered}, lost ${r.unackedLost}, never answered on a live connection `
+      + `${r.unansweredOnLive}), refused but delivered ${r.refusedDelivered}, received ${r.received}, `
       + `acked-lost ${r.ackedLost}, duplicates ${r.duplicates}, out-of-order ${r.outOfOrder}, `
       + `seq regressions ${r.seqRegressions}, seq gaps ${r.seqGaps}, membership events ${r.membership}, `
       + `going-away ${r.goingAway} (${r.sentAway} before a welcome), dropped ${r.dropped}, resumed ${r.resumed}, failed ${r.failed}`;
