@@ -252,11 +252,19 @@ export class LoadSession {
   _tick() {
     const l = this.load;
     if (!l.sending || this.failed || this.paused || !this.live || this.partner === null) return;
+    if (this.ws.readyState !== WebSocket.OPEN) return; // the close is under way
     if (this.nextN > l.maxPerSession || this.inFlight >= l.maxInFlight) return;
     const n = this.nextN++;
-    this.sent.set(n, { conn: this.conn, state: 'pending', at: Date.now() });
+    const e = { conn: this.conn, state: 'pending', at: Date.now() };
+    this.sent.set(n, e);
     this.inFlight += 1;
-    this.ws.send(JSON.stringify({ type: 'message', room: this.room, to: this.partner.peer, id: `m${n}`, data: { n } }));
+    const msg = JSON.stringify({ type: 'message', room: this.room, to: this.partner.peer, id: `m${n}`, data: { n } });
+    this.ws.send(msg, (err) => {
+      // Never written to the socket: not the server's to answer, counted apart.
+      if (!err || e.state !== 'pending') return;
+      e.state = 'unsent';
+      if (e.conn === this.conn) this.inFlight -= 1;
+    });
   }
 
   start() {
@@ -361,7 +369,7 @@ export class NumberedLoad {
   // Counts over all sessions, and the first few examples of each problem.
   report() {
     const r = {
-      sessions: this.sessions.length, sent: 0, acked: 0, refused: 0, unacked: 0, received: 0,
+      sessions: this.sessions.length, sent: 0, unsent: 0, acked: 0, refused: 0, unacked: 0, received: 0,
       ackedLost: 0, ackedDuplicated: 0, duplicates: 0, refusedDelivered: 0, unackedDelivered: 0, unackedLost: 0,
       neverSent: 0, extraReplies: 0, outOfOrder: 0, seqRegressions: 0, seqGaps: 0, errors: 0, membership: 0,
       goingAway: 0, sentAway: 0, dropped: 0, resumed: 0, failed: 0, unansweredOnLive: 0,
@@ -381,6 +389,9 @@ export class NumberedLoad {
           r.acked += 1;
           if (got === 0) { r.ackedLost += 1; example('ackedLost', `${s.name} -> ${to.name} n=${n}`); }
           if (got > 1) { r.ackedDuplicated += 1; example('ackedDuplicated', `${s.name} -> ${to.name} n=${n} x${got}`); }
+        } else if (e.state === 'unsent') {
+          r.unsent += 1;
+          if (got > 0) { r.neverSent += 1; example('neverSent', `${s.name} -> ${to.name} n=${n} (write failed)`); }
         } else if (e.state === 'refused') {
           r.refused += 1;
           if (got > 0) { r.refusedDelivered += 1; example('refusedDelivered', `${s.name} -> ${to.name} n=${n} (${e.code})`); }
@@ -429,7 +440,7 @@ export class NumberedLoad {
 
   // One line of counts for the test log.
   static summary(r) {
-    return `sessions ${r.sessions}: sent ${r.sent}, acked ${r.acked}, refused ${r.refused} ${JSON.stringify(r.errorCodes)}, `
+    return `sessions ${r.sessions}: sent ${r.sent} (of which ${r.unsent} never written), acked ${r.acked}, refused ${r.refused} ${JSON.stringify(r.errorCodes)}, `
       + `unacked ${r.unacked} (delivered ${r.unackedDelivered}, lost ${r.unackedLost}, never answered on a live connection `
       + `${r.unansweredOnLive}), refused but delivered ${r.refusedDelivered}, received ${r.received}, `
       + `acked-lost ${r.ackedLost}, duplicates ${r.duplicates}, out-of-order ${r.outOfOrder}, `
