@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { WebSocket } from 'ws';
 import { Switchboard, SwitchboardError } from '../../web/sdk/switchboard.js';
-import { startServer, startProxy, mintToken } from './lib/env.mjs';
+import { startServer, startProxy, mintToken, waitFor } from './lib/env.mjs';
+import { startCluster } from '../integration/lib/cluster.mjs';
 
 /** Resolves with the detail of the next `type` event on `emitter` matching `pred`. */
 function next(emitter, type, pred = () => true, timeout = 10000) {
@@ -234,4 +235,78 @@ test('SDK in Node against the server', { timeout: 60000 }, async (t) => {
     a.close();
     assert.equal(a.state, 'closed');
   });
+});
+
+test('SDK in a cluster: after going-away (drain), relays and requests wait for the resumed session', { timeout: 60000 }, async (t) => {
+  // Two nodes on one Redis behind HAProxy; the SDK client lands on one of them, which is then drained.
+  const cl = await startCluster({
+    nodes: 2, haproxy: true,
+    args: ['--resume-window-s', '10', '--drain-spread-s', '1', '--node-heartbeat-ms', '200', '--node-ttl-ms', '1000'],
+  });
+  const clients = [];
+  let drained = null;
+  t.after(async () => {
+    for (const c of clients) c.close();
+    await cl.stop({ expectedDown: drained ? [drained] : [] });
+  });
+  // Records what the SDK writes on each socket.
+  const sockets = [];
+  class Recording extends WebSocket {
+    constructor(url, protocols) { super(url, protocols); this.written = []; sockets.push(this); }
+    send(data, ...rest) { this.written.push(JSON.parse(data)); return super.send(data, ...rest); }
+  }
+  const room = 'sdk-drain';
+  const d = new Switchboard({ url: cl.lb.wsUrl, token: mintToken(cl.secret, 'dee'), WebSocket: Recording, minBackoffMs: 50 });
+  clients.push(d);
+  await d.connect();
+  await d.join(room);
+  const peer = d.peerId;
+  drained = cl.nodeOf(peer);
+  const other = cl.nodes.find((n) => n !== drained);
+  const b = new Switchboard({ url: other.wsUrl, token: mintToken(cl.secret, 'ben'), WebSocket });
+  clients.push(b);
+  await b.connect();
+  await b.join(room);
+  const got = [];
+  b.on('message', (m) => got.push(m));
+  const bSawMembership = [];
+  b.on('peer-left', (x) => bSawMembership.push(x));
+  b.on('peer-joined', (x) => bSawMembership.push(x));
+
+  // The application sends as soon as it hears going-away: one relay, one request.
+  let closing = null;
+  let relayed;
+  let acked;
+  const away = new Promise((resolve) => {
+    const off = d.on('going-away', (ga) => {
+      off();
+      closing = d.ws;
+      relayed = d.sendMessage(room, 'held relay', b.peerId);
+      acked = d.request({ type: 'message', room, to: b.peerId, data: 'held request' });
+      resolve(ga);
+    });
+  });
+  const welcome = next(d, 'welcome', () => true, 20000);
+  const exited = drained.stop({ signal: 'SIGTERM', timeout: 15000 });
+  const ga = await away;
+  assert.deepEqual({ reason: ga.reason, reconnect: ga.reconnect }, { reason: 'draining', reconnect: true });
+  assert.equal(relayed, true, 'a relay after going-away is held, not refused');
+  const w = await welcome;
+  assert.equal((await acked).type, 'ack', 'the held request is answered on the new session');
+  await waitFor(() => got.length >= 2, { timeout: 10000, what: 'b receiving the held frames' });
+  await b.ping();
+  assert.deepEqual(got.map((m) => m.data), ['held relay', 'held request'], 'both arrive, once each, in order');
+  assert.ok(got.every((m) => m.from === d.peerId));
+  // Nothing was written on the closing socket after going-away; both went out on the socket of the new session.
+  const after = (s) => s.written.filter((f) => f.type === 'message');
+  assert.deepEqual(after(closing), [], 'nothing sent on the closing socket');
+  const last = sockets.at(-1);
+  assert.equal(last, d.ws);
+  // hello, (the re-join when the session was not resumed), then the held frames in order
+  assert.deepEqual(last.written.map((f) => f.type), ['hello', ...(w.resumed ? [] : ['join']), 'message', 'message']);
+  assert.equal((await exited).code, 0);
+  // Resumed on the other node: same peer, nobody saw it leave.
+  assert.equal(w.resumed, true, `resumed on the other node: ${JSON.stringify(w)}`);
+  assert.equal(d.peerId, peer);
+  assert.deepEqual(bSawMembership, []);
 });

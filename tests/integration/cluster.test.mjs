@@ -7,46 +7,23 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { closeAllClients, connectPeer, join, rawGet, uniqueRoom } from './lib/harness.mjs';
+import { startCluster, startNode, waitReady } from './lib/cluster.mjs';
 import { startHaproxy } from './lib/loadbalancer.mjs';
-import { startRedis } from './lib/redis.mjs';
-import { randomSecret, startServer } from './lib/server.mjs';
 
-const secret = randomSecret();
+const NODE_ARGS = ['--node-heartbeat-ms', '200', '--node-ttl-ms', '1000', '--resume-window-s', '1', '--threads', '2',
+  '--max-room-peers', '4'];
+let cluster;
 let redis;
-const nodes = [];
-
-async function startNode(id, extra = []) {
-  const s = await startServer({
-    secret,
-    args: ['--redis', redis.url, '--node-id', id, '--node-heartbeat-ms', '200', '--node-ttl-ms', '1000',
-      '--resume-window-s', '1', '--threads', '2', '--max-room-peers', '4', ...extra],
-  });
-  s.nodeId = id;
-  await waitReady(s, true);
-  return s;
-}
-
-// Polls /readyz until it says `ready` (bounded: 10 s).
-async function waitReady(node, ready) {
-  const want = ready ? 200 : 503;
-  const deadline = Date.now() + 10000;
-  for (;;) {
-    const r = await rawGet(node, '/readyz').catch(() => ({ status: 0 }));
-    if (r.status === want) return;
-    if (Date.now() > deadline) throw new Error(`${node.nodeId}: /readyz never became ${want} (last ${r.status})`);
-    await new Promise((res) => setTimeout(res, 50));
-  }
-}
+let nodes = [];
 
 before(async () => {
-  redis = await startRedis();
-  for (const id of ['n1', 'n2', 'n3']) nodes.push(await startNode(id));
+  cluster = await startCluster({ nodes: 3, args: NODE_ARGS });
+  ({ redis, nodes } = cluster);
 });
 
 after(async () => {
   closeAllClients();
-  for (const n of nodes) await n.stop({ signal: 'SIGKILL' }).catch(() => {});
-  await redis?.stop().catch(() => {});
+  await cluster?.stop();
 });
 
 // One peer per node, all in one room; each earlier peer saw the later ones join.
@@ -179,7 +156,7 @@ test('a room-wide relay is published once, whatever the number of peers and node
 
 test('SIGKILL of a node: the others see its peers leave with reason node-lost', async () => {
   const room = uniqueRoom('lost');
-  const victim = await startNode('n4');
+  const victim = await startNode({ redis, secret: cluster.secret, id: 'n4', args: NODE_ARGS });
   const a = await connectPeer(nodes[0]);
   await join(a, room);
   const b = await connectPeer(nodes[1]);

@@ -98,6 +98,8 @@ function jwtExp(/** @type {string|undefined} */ token) {
   }
 }
 const PASS_THROUGH = ['message', 'offer', 'answer', 'ice-candidate', 'going-away'];
+/** At most this many frames are held between a `going-away {reconnect: true}` and the next session. */
+const MAX_HELD = 1000;
 
 /**
  * A protocol v1 client.
@@ -114,7 +116,14 @@ const PASS_THROUGH = ['message', 'offer', 'answer', 'ice-candidate', 'going-away
  * - `rejoined` `{room, kind, publisher?, peers}` — a room was joined again after a reconnect that could not resume (our own peer id
  *   changed).
  * - `going-away` `{reason, reconnect?}` — the server is shutting down or draining; we reconnect (and resume) — at
- *   once when `reconnect` is true, else with backoff.
+ *   once when `reconnect` is true, else with backoff. With `reconnect: true` (a drain) nothing more is written on the
+ *   closing socket: relays ({@link send} and its shorthands) and requests ({@link request}, join, leave, update,
+ *   ping, refresh) made from then on are held, in order, and sent on the next connection — right after its
+ *   `welcome` when the session was resumed, after the rooms were joined again when it was not. `send` returns true
+ *   for a held relay; a held request resolves or rejects with its reply as usual (or with `timeout` after
+ *   `requestTimeoutMs`, in which case it is not sent at all). Beyond 1,000 held frames, `send` returns false and
+ *   requests reject with `not-connected`; {@link close}, or giving up reconnecting, rejects the held requests with
+ *   `disconnected` and drops the held relays.
  * - `kicked` `{room, reason}`, `room-closed` `{room}` — an operator removed us from a room, or closed it: we are no
  *   longer in it (a reconnect will not re-join it). Each of its other peers is first reported with `peer-left`
  *   (reason `kicked` or `room-closed`). A `message` from an operator has `from: "server"`.
@@ -149,6 +158,9 @@ export class Switchboard extends Emitter {
      * duplicates. */
     this._lastSeq = 0;
     this._seqLive = false;
+    /** Frames the application sent after a `going-away {reconnect: true}`, to send once the next session is up (see
+     * the `going-away` event); null when not holding. @type {Array<Record<string, any>>|null} */
+    this._held = null;
     /** @type {{heartbeat: any, retry: any, refresh: any}} */
     this._timers = { heartbeat: 0, retry: 0, refresh: 0 };
   }
@@ -175,6 +187,7 @@ export class Switchboard extends Emitter {
     clearTimeout(this._timers.retry);
     this._abortOpen?.(new SwitchboardError('disconnected', 'closed'));
     this._teardown(1000, 'client closed');
+    this._dropHeld();
     this.rooms.clear();
     this.welcome = null;
     this._setState('closed');
@@ -218,7 +231,8 @@ export class Switchboard extends Emitter {
   }
 
   /**
-   * Sends a relay frame without waiting (no `id`, so no ack). Returns false when not connected.
+   * Sends a relay frame without waiting (no `id`, so no ack). Returns false when not connected. After a
+   * `going-away {reconnect: true}` the frame is held and sent on the next session (see the `going-away` event).
    * @param {'offer'|'answer'|'ice-candidate'|'message'} type @param {string} room
    * @param {*} data  Any JSON value. @param {string} [to]  Peer id; omit for a room-wide `message`.
    */
@@ -238,14 +252,11 @@ export class Switchboard extends Emitter {
   /**
    * Sends any client frame with a fresh `id` and resolves with the reply carrying that id
    * (e.g. `request({type: 'message', room, data})` resolves on the server's `ack`).
-   * Rejects with a {@link SwitchboardError} on an `error` reply, a timeout, or a disconnect.
+   * Rejects with a {@link SwitchboardError} on an `error` reply, a timeout, or a disconnect. After a
+   * `going-away {reconnect: true}` the request is held and sent on the next session (see the `going-away` event).
    * @param {{type: string} & Record<string, any>} frame @returns {Promise<any>}
    */
-  request(frame) {
-    if (this.state !== 'open') return Promise.reject(new SwitchboardError('not-connected', 'not connected'));
-    const id = this._nextId++;
-    return this._call({ ...frame, id });
-  }
+  request(frame) { return this._request(frame, false); }
 
   /** Round trip to the server. @returns {Promise<void>} */
   async ping() { await this.request({ type: 'ping' }); }
@@ -272,15 +283,30 @@ export class Switchboard extends Emitter {
 
   // ---- internals ---------------------------------------------------------------------------------
 
-  /** @param {{type: string, id: number} & Record<string, any>} frame @returns {Promise<any>} */
-  _call(frame, timeoutMs = this.options.requestTimeoutMs) {
+  /**
+   * A request with a fresh id. `internal` frames (hello, the re-joins) are never held.
+   * @param {{type: string} & Record<string, any>} frame @param {boolean} internal @returns {Promise<any>}
+   */
+  _request(frame, internal) {
+    if (this.state !== 'open' && (internal || !this._held)) {
+      return Promise.reject(new SwitchboardError('not-connected', 'not connected'));
+    }
+    const id = this._nextId++;
+    return this._call({ ...frame, id }, this.options.requestTimeoutMs, internal);
+  }
+
+  /**
+   * @param {{type: string, id: number} & Record<string, any>} frame @param {number} [timeoutMs]
+   * @param {boolean} [internal] @returns {Promise<any>}
+   */
+  _call(frame, timeoutMs = this.options.requestTimeoutMs, internal = false) {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this._pending.delete(frame.id);
         reject(new SwitchboardError('timeout', `no reply to ${frame.type}`));
       }, timeoutMs);
       this._pending.set(frame.id, { resolve, reject, timer });
-      if (!this._write(frame)) this._settle(frame.id, new SwitchboardError('not-connected', 'not connected'));
+      if (!this._write(frame, internal)) this._settle(frame.id, new SwitchboardError('not-connected', 'not connected'));
     });
   }
 
@@ -294,12 +320,42 @@ export class Switchboard extends Emitter {
     return true;
   }
 
-  /** @param {object} frame */
-  _write(frame) {
+  /**
+   * Writes a frame on the socket, or holds it after a `going-away {reconnect: true}` (unless `internal`).
+   * Returns false when it was neither written nor held.
+   * @param {Record<string, any>} frame @param {boolean} [internal]
+   */
+  _write(frame, internal = false) {
+    if (this._held && !internal) {
+      if (this._held.length >= MAX_HELD) return false;
+      this._held.push(frame);
+      return true;
+    }
     const ws = this.ws;
     if (!ws || ws.readyState !== 1) return false;
     ws.send(JSON.stringify(frame));
     return true;
+  }
+
+  /** Sends the held frames, in order, on the new session; skips requests that timed out meanwhile. */
+  _flushHeld() {
+    const held = this._held;
+    this._held = null;
+    for (const frame of held || []) {
+      if (frame.id !== undefined && !this._pending.has(frame.id)) continue; // timed out: the caller was told
+      if (!this._write(frame) && frame.id !== undefined) {
+        this._settle(frame.id, new SwitchboardError('disconnected', 'connection closed'));
+      }
+    }
+  }
+
+  /** Forgets the held frames; their requests reject with `disconnected`. */
+  _dropHeld() {
+    const held = this._held;
+    this._held = null;
+    for (const frame of held || []) {
+      if (frame.id !== undefined) this._settle(frame.id, new SwitchboardError('disconnected', 'closed'));
+    }
   }
 
   /** @param {ConnectionState} state */
@@ -344,7 +400,7 @@ export class Switchboard extends Emitter {
         if (reconnecting && w && w.resume_token && this.options.resume) {
           hello.resume = { session: w.session, resume_token: w.resume_token, last_seq: this._lastSeq };
         }
-        this._call(hello).then(resolve, (err) => {
+        this._call(hello, this.options.requestTimeoutMs, true).then(resolve, (err) => {
           // Refused (the server closes too): settle now, so state is final when connect() rejects.
           this._onClose(ws, err.code === 'unauthorized' ? 4401 : 4400, err.message);
           reject(err);
@@ -366,6 +422,7 @@ export class Switchboard extends Emitter {
     this._setState('open');
     this.emit('welcome', welcome);
     if (reconnecting && !welcome.resumed) await this._rejoin();
+    if (this.state === 'open' && this.ws === ws) this._flushHeld(); // else: dropped again, held for the next one
     return welcome;
   }
 
@@ -374,7 +431,7 @@ export class Switchboard extends Emitter {
     for (const [room, r] of [...this.rooms]) {
       let reply;
       try {
-        reply = await this.request({ type: 'join', room, metadata: r.metadata });
+        reply = await this._request({ type: 'join', room, metadata: r.metadata }, true);
       } catch (err) {
         if (this.state !== 'open') return; // dropped again; the next reconnect retries
         this.rooms.delete(room);
@@ -471,7 +528,10 @@ export class Switchboard extends Emitter {
       case 'pong':
         return;
       case 'going-away':
-        if (f.reconnect) this._attempt = 0; // the server asks us to come back at once (drain)
+        if (f.reconnect) {
+          this._attempt = 0; // the server asks us to come back at once (drain)
+          this._held ??= []; // and reads this socket only until it closes it: hold what the app sends meanwhile
+        }
         this.emit('going-away', f);
         return;
       default:
@@ -494,7 +554,7 @@ export class Switchboard extends Emitter {
         return;
       }
       sentAt = Date.now();
-      this._write({ type: 'ping' });
+      this._write({ type: 'ping' }, true);
     }, ms);
   }
 
@@ -513,12 +573,16 @@ export class Switchboard extends Emitter {
   _onClose(ws, code, reason) {
     if (ws !== this.ws && this.ws !== null) return; // an old socket
     this._teardown(1000, '');
-    for (const id of [...this._pending.keys()]) this._settle(id, new SwitchboardError('disconnected', `connection closed (${code})`));
+    const held = new Set((this._held || []).map((f) => f.id).filter((id) => id !== undefined));
+    for (const id of [...this._pending.keys()]) {
+      if (!held.has(id)) this._settle(id, new SwitchboardError('disconnected', `connection closed (${code})`));
+    }
     if (this._closedByUser) return;
     this._refused = code === 4401;
     // A static token that the server refused will be refused again; everything else is worth retrying.
     const fatal = code === 4401 && !this.options.getToken;
     if (!this.options.reconnect || fatal || !this.welcome) {
+      this._dropHeld();
       this._setState('closed');
       if (fatal) this.emit('error', { code: 'unauthorized', message: reason || 'token refused' });
       return;

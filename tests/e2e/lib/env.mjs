@@ -171,18 +171,13 @@ export async function startEnv(t, { server: serverOptions = {} } = {}) {
     executablePath = path.join(tmp, 'chromium-in-netns.sh');
     fs.writeFileSync(executablePath, `#!/bin/sh\nexec ip netns exec ${env.ns} ${CHROMIUM} "$@"\n`, { mode: 0o755 });
   }
-  const browser = await chromium.launch({ executablePath, headless: true, args: CHROMIUM_ARGS, timeout: 30000 });
+  const browser = await launchBrowser(executablePath);
   cleanups.push(() => browser.close());
   env.browser = browser;
 
   /** Opens a new page in its own browser context (own storage, own fake camera). */
   env.newPage = async (label) => {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 720 } });
-    const page = await context.newPage();
-    page.label = label;
-    page.consoleLog = [];
-    page.on('console', (m) => page.consoleLog.push(`[${label}] ${m.type()}: ${m.text()}`));
-    page.on('pageerror', (e) => page.consoleLog.push(`[${label}] pageerror: ${e.message}`));
+    const page = await openPage(browser, label);
     env.pages.push(page);
     return page;
   };
@@ -198,6 +193,22 @@ export async function startEnv(t, { server: serverOptions = {} } = {}) {
   ].join('\n');
 
   return env;
+}
+
+/** Headless Chromium with the flags the suite needs (fake camera and microphone, loopback ICE). */
+export function launchBrowser(executablePath = CHROMIUM) {
+  return chromium.launch({ executablePath, headless: true, args: CHROMIUM_ARGS, timeout: 30000 });
+}
+
+/** A new page in its own browser context (own storage, own fake camera); its console kept in `page.consoleLog`. */
+export async function openPage(browser, label) {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 720 } });
+  const page = await context.newPage();
+  page.label = label;
+  page.consoleLog = [];
+  page.on('console', (m) => page.consoleLog.push(`[${label}] ${m.type()}: ${m.text()}`));
+  page.on('pageerror', (e) => page.consoleLog.push(`[${label}] pageerror: ${e.message}`));
+  return page;
 }
 
 // ---- page helpers ------------------------------------------------------------------------------

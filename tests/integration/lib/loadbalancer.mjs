@@ -6,6 +6,7 @@
 //   lb.url, lb.wsUrl                       http://127.0.0.1:PORT, ws://127.0.0.1:PORT/ws
 //   lb.httpsUrl, lb.wssUrl, lb.ca          TLS termination with a self-signed certificate (unless tls: false)
 //   lb.readLog('error.log')                a file the proxy wrote in its run directory
+//   await lb.command('show servers state') HAProxy's runtime API (its stats socket)
 //   await lb.stop()
 //
 // How a deploy file becomes a test configuration (render()): only lines ending in
@@ -27,6 +28,7 @@
 // with new ports, up to 3 times.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort, spawnLogged, waitForPort } from './proc.mjs';
@@ -125,6 +127,22 @@ export class LoadBalancer {
 
   // SIGTERM (both stop at once, without waiting for open tunnels) and wait for the exit.
   stop() { return this.proc.stop({ signal: 'SIGTERM', timeout: 5000 }); }
+
+  // HAProxy only: one command on its runtime API (the `stats socket` of
+  // deploy/haproxy.cfg, in the run directory), e.g.
+  // `set server switchboard/node1 state drain`. Resolves with the answer.
+  command(line, { timeout = 5000 } = {}) {
+    if (this.kind !== 'haproxy') throw new Error('command(): HAProxy only');
+    return new Promise((resolve, reject) => {
+      const sock = net.connect(path.join(this.runDir, 'admin.sock'));
+      let out = '';
+      const timer = setTimeout(() => { sock.destroy(); reject(new Error(`haproxy '${line}': timeout`)); }, timeout);
+      sock.on('connect', () => sock.end(`${line}\n`));
+      sock.on('data', (d) => { out += d; });
+      sock.on('error', (e) => { clearTimeout(timer); reject(e); });
+      sock.on('close', () => { clearTimeout(timer); resolve(out.trim()); });
+    });
+  }
 }
 
 const IN_USE_RE = /Address already in use/;
