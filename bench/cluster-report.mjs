@@ -15,7 +15,7 @@ const runs = readFileSync(jsonlPath, 'utf8')
   .map((l) => JSON.parse(l));
 
 // Derived figures of one run; per message = per relayed message delivered while measuring.
-function figures({ nodes, redis_background_commands_per_s: background, result: r }) {
+function figures({ nodes, run, redis_background_commands_per_s: background, result: r }) {
   const n = r.delivered;
   const perMsg = (x) => (n > 0 && x >= 0 ? x / n : undefined);
   const pct = (cpu) => (cpu >= 0 && r.duration_s > 0 ? (100 * cpu) / r.duration_s : undefined);
@@ -24,7 +24,8 @@ function figures({ nodes, redis_background_commands_per_s: background, result: r
   );
   return {
     nodes,
-    ack: r.ack === true,
+    run,
+    rate: r.rate,
     msgs_per_s: r.deliveries_per_s,
     latency_us: r.latency_us,
     redis_commands_per_msg: perMsg(r.redis?.commands ?? -1),
@@ -45,37 +46,48 @@ writeFileSync(
   JSON.stringify({ ...meta, summary: rows, runs }, null, 2) + '\n',
 );
 
-// --- gnuplot data: one row per node count, missing values as '-'
+// --- gnuplot data, missing values as '-' (gnuplot skips them)
 const v = (x, d = 3) => (x === undefined || x === null || !Number.isFinite(x) ? '-' : x.toFixed(d));
-const commands = [...new Set(rows.flatMap((r) => Object.keys(r.redis_commands_per_msg_by_command)))].sort();
-const main = ['publish', 'evalsha', 'eval'].filter((c) => commands.includes(c));
-const other = (r) =>
-  Object.entries(r.redis_commands_per_msg_by_command)
-    .filter(([c]) => !main.includes(c))
-    .reduce((s, [, x]) => s + x, 0);
+const nodeCounts = [...new Set(rows.map((r) => r.nodes))].sort((a, b) => a - b);
+const nodesLabel = (n) => `${n} node${n > 1 ? 's' : ''}`;
+const get = (n, run) => rows.find((r) => r.nodes === n && r.run === run);
+// One row per node count: flat-out rates, paced latency, Redis commands per message.
 writeFileSync(
-  join(dataDir, 'cluster.dat'),
-  '# label msgs_s p50_us p99_us p999_us redis_cmds_per_msg node_cpu_us_per_msg redis_cpu_us_per_msg ' +
-    `${main.map((c) => `${c}_per_msg`).join(' ')} other_per_msg\n` +
+  join(dataDir, 'cluster_nodes.dat'),
+  '# label relay_msgs_s relay_ack_msgs_s paced_p50_us paced_p99_us paced_p999_us relay_redis_per_msg relay_ack_redis_per_msg\n' +
+    nodeCounts
+      .map((n) => {
+        const [plain, ack, paced] = ['relay', 'relay-ack', 'relay-paced'].map((run) => get(n, run));
+        return [
+          `"${nodesLabel(n)}"`,
+          v(plain?.msgs_per_s, 0),
+          v(ack?.msgs_per_s, 0),
+          v(paced?.latency_us?.p50, 1),
+          v(paced?.latency_us?.p99, 1),
+          v(paced?.latency_us?.p999, 1),
+          v(plain?.redis_commands_per_msg),
+          v(ack?.redis_commands_per_msg),
+        ].join(' ');
+      })
+      .join('\n') +
+    '\n',
+);
+// One row per flat-out run: CPU per message.
+writeFileSync(
+  join(dataDir, 'cluster_cpu.dat'),
+  '# label node_cpu_us_per_msg redis_cpu_us_per_msg\n' +
     rows
+      .filter((r) => r.run !== 'relay-paced')
       .map((r) =>
         [
-          `"${r.nodes} node${r.nodes > 1 ? 's' : ''}${r.ack ? ', acked' : ''}"`,
-          v(r.msgs_per_s, 0),
-          v(r.latency_us?.p50, 1),
-          v(r.latency_us?.p99, 1),
-          v(r.latency_us?.p999, 1),
-          v(r.redis_commands_per_msg),
+          `"${nodesLabel(r.nodes)}${r.run === 'relay-ack' ? ', acked' : ''}"`,
           v(r.cpu_us_per_msg.nodes, 2),
           v(r.cpu_us_per_msg.redis, 2),
-          ...main.map((c) => v(r.redis_commands_per_msg_by_command[c] ?? 0)),
-          v(other(r)),
         ].join(' '),
       )
       .join('\n') +
     '\n',
 );
-writeFileSync(join(dataDir, 'cluster_columns.txt'), main.join(' ') + '\n');
 
 // --- the table
 const f = (x, d = 0) => (x === undefined || !Number.isFinite(x) ? 'n/a' : x.toFixed(d));
@@ -90,11 +102,11 @@ const which = (r) => {
   return big.join(', ') || '–';
 };
 const lines = [
-  '| nodes | ack | msgs/s | p50 ms | p99 ms | p99.9 ms | Redis cmds/msg | of which (per msg) | CPU % nodes / Redis / generator | CPU µs/msg nodes / Redis |',
+  '| nodes | run | msgs/s | p50 ms | p99 ms | p99.9 ms | Redis cmds/msg | of which (per msg) | CPU % nodes / Redis / generator | CPU µs/msg nodes / Redis |',
   '|---:|---|---:|---:|---:|---:|---:|---|---|---|',
   ...rows.map(
     (r) =>
-      `| ${r.nodes} | ${r.ack ? 'yes' : 'no'} | ${f(r.msgs_per_s)} | ${ms(r.latency_us?.p50)} | ${ms(r.latency_us?.p99)} | ` +
+      `| ${r.nodes} | ${r.run} | ${f(r.msgs_per_s)} | ${ms(r.latency_us?.p50)} | ${ms(r.latency_us?.p99)} | ` +
       `${ms(r.latency_us?.p999)} | ${f(r.redis_commands_per_msg, 3)} | ${which(r)} | ` +
       `${f(r.cpu_pct.nodes)} / ${f(r.cpu_pct.redis)} / ${f(r.cpu_pct.generator)} | ` +
       `${f(r.cpu_us_per_msg.nodes, 1)} / ${f(r.cpu_us_per_msg.redis, 1)} |`,
@@ -102,20 +114,21 @@ const lines = [
 ];
 const errors = rows
   .filter((r) => r.errors)
-  .map((r) => `${r.nodes} node(s)${r.ack ? ' acked' : ''}: ${r.errors} errors`);
+  .map((r) => `${r.nodes} node(s) ${r.run}: ${r.errors} errors`);
 const md =
   `# Cluster relay — ${meta.generated_at}\n\n` +
   `\`${meta.command}\` on ${meta.machine.nproc} × ${meta.machine.cpu} (load ${meta.machine.loadavg_before} before), ` +
   `switchboard ${meta.versions.switchboard}, Redis ${meta.versions.redis}; ${meta.config.connections} connections ` +
-  `(${meta.config.connections / 2} pairs), window ${meta.config.window}, ${meta.config.duration_s} s after ` +
+  `(${meta.config.connections / 2} pairs), ${meta.config.duration_s} s after ` +
   `${meta.config.warmup_s} s warm-up, nodes \`${meta.config.switchboard_flags}\`.\n\n` +
   lines.join('\n') +
   '\n\n' +
-  'ack: whether each relayed frame carried an `id` (the server then answers the sender with `ack`). ' +
+  '`relay`: flat out, window 8 per sender, frames without `id`; `relay-ack`: the same with an `id` on every ' +
+  `frame, so the server acks each; \`relay-paced\`: ${meta.config.relay_paced_rate} msgs/s in total, window 64. ` +
   'Per message: per relayed message delivered while measuring.\n\n' +
   `Redis commands with no client connected (registry heartbeats): ` +
   rows
-    .filter((r) => !r.ack)
+    .filter((r) => r === rows.find((x) => x.nodes === r.nodes))
     .map((r) => `${r.nodes} node(s) ${f(r.redis_background_commands_per_s, 1)}/s`)
     .join(', ') +
   '.\n' +

@@ -3,21 +3,24 @@
 # Switchboard nodes sharing one Redis, all on this machine.
 #
 # For each node count N: a fresh redis-server (nothing persisted) on a free
-# loopback port, N nodes started with --redis and distinct ports, then the
-# `relay` scenario with connection i sent to node i % N, so the two peers of
-# every pair sit on different nodes (N = 1: both on the one node, the
-# baseline). The relay runs twice: frames without `id` (as the JS SDK sends
-# offers, answers and candidates) and frames with one, which the server acks
-# (as the SDK's request() does). Measured: messages relayed per second,
-# send→receive latency, the CPU of the nodes, of Redis and of the generator,
-# and the Redis commands run per relayed message (INFO commandstats at the
-# start and end of the measured seconds). Results: bench/results/cluster.json,
-# cluster.md, cluster-relay.png.
+# loopback port, N nodes started with --redis and distinct ports, then three
+# `relay` runs with connection i sent to node i % N, so that the two peers of
+# every pair sit on different nodes (N = 1: both on the one node, the baseline):
+#   relay        flat out, window 8 per sender, frames without `id` (as the JS
+#                SDK sends offers, answers and candidates): the throughput;
+#   relay-ack    the same with an `id` on every frame, which the server acks
+#                (as the SDK's request() does): what the ack's way back costs;
+#   relay-paced  a fixed --rate in total that every N sustains: the latency
+#                at equal load (flat out, latency is mostly queueing).
+# Measured: messages relayed per second, send→receive latency, the CPU of the
+# nodes, of Redis and of the generator, and the Redis commands run per relayed
+# message (INFO commandstats at the start and end of the measured seconds).
+# Results: bench/results/cluster.json, cluster.md, cluster-relay.png.
 #
-#   bench/run cluster                 200 connections (100 pairs), 10 s after 2 s warm-up per run (~2 min)
-#   bench/run cluster --quick         40 connections, 1 s per run: checks the pipeline (~40 s)
-# Other flags: --nodes "1 2 3", --acks "noack ack" (which relays to run), --duration S,
-# --warmup S, -n N (connections), --window W (messages in flight per sender),
+#   bench/run cluster           200 connections (100 pairs), 10 s after 2 s warm-up per run (~2.5 min)
+#   bench/run cluster --quick   40 connections, 1 s per run: checks the pipeline (~1 min)
+# Other flags: --nodes "1 2 3", --runs "relay relay-ack relay-paced", --rate MSGS_PER_S
+# (relay-paced, default 10000), --duration S, --warmup S, -n N (connections),
 # --sb-threads N (event loops per node, default 1), --gen-threads N (generator
 # threads, default 1), --build-dir DIR (default build-bench), --wait-quiet S
 # (wait up to S seconds for the machine to be idle first).
@@ -27,11 +30,11 @@ cd "$(dirname "$0")/.."
 source bench/lib.sh
 
 nodes_list="1 2 3"
-acks="noack ack"
+runs="relay relay-ack relay-paced"
+rate=10000
 duration=10
 warmup=2
 connections=200
-window=8
 sb_threads=1
 gen_threads=1
 build_dir=${BUILD_DIR:-build-bench}
@@ -41,24 +44,24 @@ command_line="bench/run cluster $*"
 
 while (($#)); do
   case $1 in
-    --quick) mode=quick; duration=1; warmup=0.5; connections=40 ;;
+    --quick) mode=quick; duration=1; warmup=0.5; connections=40; rate=2000 ;;
     --nodes) nodes_list=$2; shift ;;
-    --acks) acks=$2; shift ;;
+    --runs) runs=$2; shift ;;
+    --rate) rate=$2; shift ;;
     --duration) duration=$2; shift ;;
     --warmup) warmup=$2; shift ;;
     -n | --connections) connections=$2; shift ;;
-    --window) window=$2; shift ;;
     --sb-threads) sb_threads=$2; shift ;;
     --gen-threads) gen_threads=$2; shift ;;
     --build-dir) build_dir=$2; shift ;;
     --wait-quiet) quiet_s=$2; shift ;;
-    -h | --help) sed -n '2,23p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,26p' "$0"; exit 0 ;;
     *) echo "bench/run cluster: unknown flag $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
 done
-for a in $acks; do
-  [[ $a == ack || $a == noack ]] || { echo "bench/run cluster: --acks takes noack and/or ack, got '$a'" >&2; exit 2; }
+for r in $runs; do
+  [[ $r =~ ^relay(-ack|-paced)?$ ]] || { echo "bench/run cluster: unknown run '$r' in --runs" >&2; exit 2; }
 done
 for n in $nodes_list; do
   [[ $n =~ ^[1-9]$ ]] || { echo "bench/run cluster: --nodes takes counts from 1 to 9, got '$n'" >&2; exit 2; }
@@ -90,8 +93,8 @@ join_commas() { local IFS=,; echo "$*"; }
 
 wait_quiet "$quiet_s"
 loadavg_before=$(cut -d' ' -f1-3 /proc/loadavg)
-log "cluster, mode $mode: nodes $nodes_list; relay, $connections connections, window $window," \
-  "${duration}s after ${warmup}s warm-up; switchboard --threads $sb_threads ${sb_limit_flags[*]}"
+log "cluster, mode $mode: nodes $nodes_list; $runs; $connections connections, ${duration}s after" \
+  "${warmup}s warm-up; switchboard --threads $sb_threads ${sb_limit_flags[*]}"
 for n in $nodes_list; do
   dir=$work/n$n
   mkdir -p "$dir"
@@ -114,15 +117,19 @@ for n in $nodes_list; do
   calls1=$(redis_calls "$redis_port")
   background=$(awk -v a="$calls0" -v b="$calls1" 'BEGIN { printf "%.1f", (b - a) / 3 }')
   log "$n node(s) on ports ${ports[*]}, Redis on $redis_port ($background commands/s with no client)"
-  for ack in $acks; do
-    label=$n-node ack_flag=()
-    if [[ $ack == ack ]]; then label+=+ack ack_flag=(--ack); fi
-    if "$BENCH_BIN" --scenario relay -n "$connections" --window "$window" --target "$(join_commas "${urls[@]}")" \
+  for run in $runs; do
+    case $run in
+      relay) load=(--window 8) ;;
+      relay-ack) load=(--window 8 --ack) ;;
+      relay-paced) load=(--window 64 --rate "$rate") ;;
+    esac
+    label=$n-node-$run
+    if "$BENCH_BIN" --scenario relay -n "$connections" "${load[@]}" --target "$(join_commas "${urls[@]}")" \
       --secret "$secret" --label "$label" --server-pid "$(join_commas "${node_pids[@]}")" \
       --redis "127.0.0.1:$redis_port" --duration "$duration" --warmup "$warmup" --threads "$gen_threads" \
-      "${ack_flag[@]}" >"$dir/$label.json"; then
-      printf '{"nodes": %d, "redis_background_commands_per_s": %s, "result": %s}\n' \
-        "$n" "$background" "$(cat "$dir/$label.json")" >>"$results"
+      >"$dir/$label.json"; then
+      printf '{"nodes": %d, "run": "%s", "redis_background_commands_per_s": %s, "result": %s}\n' \
+        "$n" "$run" "$background" "$(cat "$dir/$label.json")" >>"$results"
     else
       log "the generator failed against $label; node log tails:"
       for ((i = 1; i <= n; i++)); do tail -3 "$dir/node$i.log" >&2; done
@@ -139,15 +146,15 @@ cat >"$work/meta.json" <<EOF
  "machine": $(machine_json "$loadavg_before" "$busy_before"),
  "versions": {"switchboard": "$(switchboard_rev)", "redis": "$(redis-server --version | grep -o 'v=[0-9.]*' | cut -c3-)"},
  "config": {"switchboard_flags": "--threads $sb_threads ${sb_limit_flags[*]}", "scenario": "relay",
-            "connections": $connections, "window": $window, "duration_s": $duration, "warmup_s": $warmup,
+            "connections": $connections, "runs": "$runs", "relay_paced_rate": $rate,
+            "duration_s": $duration, "warmup_s": $warmup,
             "switchboard_threads": $sb_threads, "generator_threads": $gen_threads,
             "placement": "connection i on node i % N: the two peers of every pair on different nodes when N > 1"}}
 EOF
 mkdir -p bench/results
 node bench/cluster-report.mjs "$results" "$work/meta.json" bench/results "$work/data"
 if command -v gnuplot >/dev/null; then
-  cmds=$(cat "$work/data/cluster_columns.txt")
-  if gnuplot -e "datadir='$work/data'; outdir='bench/results'; cmds='$cmds'" bench/cluster-charts.gp \
+  if gnuplot -e "datadir='$work/data'; outdir='bench/results'; rate='$rate'" bench/cluster-charts.gp \
     2>"$work/gnuplot.log"; then
     log "chart: bench/results/cluster-relay.png"
   else
