@@ -23,7 +23,7 @@ std::vector<std::string> split_commas(const std::string& s) {
   return out;
 }
 
-// IPV4:PORT with a numeric address (the bench only talks to loopback).
+// IPV4:PORT with a numeric address.
 bool parse_host_port(const std::string& s, boost::asio::ip::tcp::endpoint& out) {
   const size_t colon = s.rfind(':');
   if (colon == std::string::npos) return false;
@@ -83,7 +83,8 @@ int parse_options(int argc, char** argv, Options& o) {
   app.add_option("--size", o.size, "bytes per sent frame (default relay 1024, fanout 256)");
   app.add_option("--concurrency", o.concurrency, "connection attempts in flight (setup, join-storm)")
       ->check(CLI::Range(1u, 100000u));
-  app.add_option("--source-addrs", o.source_addrs, "bind to 127.0.0.1..N (0: one per 25k connections)")
+  app.add_option("--source-addrs", o.source_addrs,
+                 "loopback targets: connect from 127.0.0.1..N (0: one per 25k connections)")
       ->check(CLI::Range(0u, 254u));
   app.add_option(
       "--server-pid", o.server_pid,

@@ -95,8 +95,12 @@ void Worker::end() {
 }
 
 void Worker::connect(Peer& p, uint32_t seed) {
-  const auto source = asio::ip::address_v4(0x7f000001u + seed % o_.source_addrs);
   const size_t target = seed % o_.targets.size();
+  // A server on another machine is reached from whatever address the route
+  // gives; 127.0.0.x sources only make sense for a loopback target.
+  const auto source = o_.targets[target].endpoint.address().is_loopback()
+                          ? asio::ip::address_v4(0x7f000001u + seed % o_.source_addrs)
+                          : asio::ip::address_v4::any();
   const auto tag = static_cast<uint32_t>(&p - peers_.data());
   p.ws = std::make_shared<WsClient>(io_, *this, scratch_, tag);
   p.ws->start(o_.targets[target].endpoint, source, upgrade_requests_[target]);

@@ -81,7 +81,8 @@ class Worker final : public WsClient::Handler {
   void on_closed(WsClient& c, std::string_view why, uint16_t close_code) override;
 
   // Setup (worker.cpp)
-  void connect(Peer& p, uint32_t seed);  // to target seed % targets, from 127.0.0.(1 + seed % source_addrs)
+  // To target seed % targets; from 127.0.0.(1 + seed % source_addrs) when that target is on loopback.
+  void connect(Peer& p, uint32_t seed);
   void setup_more();
   void setup_done(Peer& p, bool ok);
   void give_up_room(Peer& p);
