@@ -1,6 +1,7 @@
 #include "options.h"
 
 #include <CLI/CLI.hpp>
+#include <charconv>
 #include <iostream>
 #include <map>
 
@@ -8,28 +9,47 @@ namespace sb::bench {
 
 namespace {
 
-// ws://HOST:PORT/PATH with a numeric IPv4 host (the bench only talks to loopback).
-bool parse_target(Options& o) {
-  const std::string prefix = "ws://";
-  if (o.target.rfind(prefix, 0) != 0) return false;
-  std::string rest = o.target.substr(prefix.size());
-  const size_t slash = rest.find('/');
-  o.path = slash == std::string::npos ? "/" : rest.substr(slash);
-  o.host_header = rest.substr(0, slash);
-  const size_t colon = o.host_header.rfind(':');
+// "a,b,c" → {"a", "b", "c"}; "" → {""}.
+std::vector<std::string> split_commas(const std::string& s) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  size_t comma = s.find(',');
+  while (comma != std::string::npos) {
+    out.push_back(s.substr(start, comma - start));
+    start = comma + 1;
+    comma = s.find(',', start);
+  }
+  out.push_back(s.substr(start));
+  return out;
+}
+
+// IPV4:PORT with a numeric address.
+bool parse_host_port(const std::string& s, boost::asio::ip::tcp::endpoint& out) {
+  const size_t colon = s.rfind(':');
   if (colon == std::string::npos) return false;
   boost::system::error_code ec;
-  auto addr = boost::asio::ip::make_address_v4(o.host_header.substr(0, colon), ec);
+  auto addr = boost::asio::ip::make_address_v4(s.substr(0, colon), ec);
   if (ec) return false;
   unsigned long port = 0;
   try {
-    port = std::stoul(o.host_header.substr(colon + 1));
+    port = std::stoul(s.substr(colon + 1));
   } catch (...) {
     return false;
   }
   if (port == 0 || port > 65535) return false;
-  o.endpoint = {addr, static_cast<uint16_t>(port)};
+  out = {addr, static_cast<uint16_t>(port)};
   return true;
+}
+
+// ws://HOST:PORT/PATH with a numeric IPv4 host.
+bool parse_target(const std::string& url, Target& t) {
+  const std::string prefix = "ws://";
+  if (url.rfind(prefix, 0) != 0) return false;
+  std::string rest = url.substr(prefix.size());
+  const size_t slash = rest.find('/');
+  t.path = slash == std::string::npos ? "/" : rest.substr(slash);
+  t.host_header = rest.substr(0, slash);
+  return parse_host_port(t.host_header, t.endpoint);
 }
 
 }  // namespace
@@ -46,7 +66,9 @@ int parse_options(int argc, char** argv, Options& o) {
                                                   {"join-storm", Scenario::join_storm}};
   app.add_option("--scenario", o.scenario_name, "idle | relay | fanout | join-storm")
       ->check(CLI::IsMember({"idle", "relay", "fanout", "join-storm"}));
-  app.add_option("--target", o.target, "ws://127.0.0.1:PORT/ws");
+  app.add_option(
+      "--target", o.target,
+      "ws://127.0.0.1:PORT/ws, or several URLs separated by commas: connection i goes to URL i % count");
   app.add_option("--secret", o.secret, "HS256 secret the server verifies tokens with")->required();
   app.add_option("--label", o.label, "name of the server under test, copied to the output");
   app.add_option("-n,--connections", o.connections, "connections (idle, relay, fanout)");
@@ -61,20 +83,50 @@ int parse_options(int argc, char** argv, Options& o) {
   app.add_option("--size", o.size, "bytes per sent frame (default relay 1024, fanout 256)");
   app.add_option("--concurrency", o.concurrency, "connection attempts in flight (setup, join-storm)")
       ->check(CLI::Range(1u, 100000u));
-  app.add_option("--source-addrs", o.source_addrs, "bind to 127.0.0.1..N (0: one per 25k connections)")
+  app.add_option("--source-addrs", o.source_addrs,
+                 "loopback targets: connect from 127.0.0.1..N (0: one per 25k connections)")
       ->check(CLI::Range(0u, 254u));
-  app.add_option("--server-pid", o.server_pid, "server process, for RSS per connection (idle)");
+  app.add_option(
+      "--server-pid", o.server_pid,
+      "server process(es), PID[,PID...]: CPU while measuring and RSS per connection (idle), summed");
+  app.add_option("--redis", o.redis,
+                 "IPV4:PORT of the Redis the servers share: its commands (INFO commandstats) and CPU are "
+                 "counted while measuring");
   app.add_option("--setup-timeout", o.setup_timeout_s, "seconds allowed to connect and join everyone");
   app.add_flag("--check", o.check, "exit 1 unless the run counted something and saw no error");
+  app.add_flag("--ack", o.ack, "relay, fanout: give every frame an id, so the server acks each");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   }
   o.scenario = scenarios.at(o.scenario_name);
-  if (!parse_target(o)) {
-    std::cerr << "--target: expected ws://IPv4:PORT/PATH, got '" << o.target << "'\n";
-    return 2;
+  for (const std::string& url : split_commas(o.target)) {
+    Target t;
+    if (!parse_target(url, t)) {
+      std::cerr << "--target: expected ws://IPv4:PORT/PATH[,ws://...], got '" << url << "'\n";
+      return 2;
+    }
+    o.targets.push_back(std::move(t));
+  }
+  if (!o.server_pid.empty()) {
+    for (const std::string& pid : split_commas(o.server_pid)) {
+      int v = 0;
+      auto [end, ec] = std::from_chars(pid.data(), pid.data() + pid.size(), v);
+      if (ec != std::errc() || end != pid.data() + pid.size() || v <= 0) {
+        std::cerr << "--server-pid: expected PID[,PID...], got '" << o.server_pid << "'\n";
+        return 2;
+      }
+      o.server_pids.push_back(v);
+    }
+  }
+  if (!o.redis.empty()) {
+    std::string hp = o.redis;
+    if (hp.rfind("redis://", 0) == 0) hp = hp.substr(8);
+    if (!parse_host_port(hp, o.redis_endpoint)) {
+      std::cerr << "--redis: expected IPv4:PORT, got '" << o.redis << "'\n";
+      return 2;
+    }
   }
   if (o.room_size == 0) o.room_size = o.scenario == Scenario::fanout ? 10 : 2;
   if (o.room_size < 2) {

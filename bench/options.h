@@ -4,15 +4,23 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace sb::bench {
 
 enum class Scenario { idle, relay, fanout, join_storm };
 
+// One server URL of --target, parsed.
+struct Target {
+  boost::asio::ip::tcp::endpoint endpoint;
+  std::string host_header;
+  std::string path;
+};
+
 struct Options {
   Scenario scenario = Scenario::relay;
   std::string scenario_name = "relay";
-  std::string target = "ws://127.0.0.1:8080/ws";
+  std::string target = "ws://127.0.0.1:8080/ws";  // one URL, or several separated by commas
   std::string secret;
   std::string label = "server";  // names the server under test in the output
   unsigned connections = 200;
@@ -25,14 +33,21 @@ struct Options {
   unsigned size = 0;           // bytes per client frame; 0: the scenario's default (relay 1024, fanout 256)
   unsigned concurrency = 128;  // connection attempts in flight during setup and join-storm
   unsigned source_addrs = 0;   // 127.0.0.1..N; 0: enough for the connection count
-  int server_pid = 0;          // for RSS (idle)
+  std::string server_pid;      // PID[,PID...]: server processes, for CPU (summed) and RSS (idle, summed)
+  std::string redis;           // HOST:PORT of the Redis the servers share: commands counted while measuring
   double setup_timeout_s = 60;
   bool check = false;  // exit 1 unless the run was clean and counted something
+  bool ack = false;    // relay/fanout frames carry an `id`, so the server answers each with `ack`
 
-  // Parsed from `target`.
-  boost::asio::ip::tcp::endpoint endpoint;
-  std::string host_header;
-  std::string path;
+  // Parsed from `target`: peer i (its global connection number) connects to
+  // targets[i % targets.size()], so with several servers the members of a room
+  // (consecutive numbers) sit on different servers whenever the room is no
+  // larger than the list.
+  std::vector<Target> targets;
+  // Parsed from `server_pid`.
+  std::vector<int> server_pids;
+  // Parsed from `redis`.
+  boost::asio::ip::tcp::endpoint redis_endpoint;
 };
 
 // Parses argv into `o`. Returns -1 to go on, otherwise the exit code (help, or a bad flag).

@@ -6,6 +6,7 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <vector>
 
 namespace sb::bench {
 
@@ -38,6 +39,28 @@ inline double read_cpu_s(int pid) {
     if (i == 15) stime = std::stoull(f);
   }
   return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+// The sums of the above over several processes (the nodes of a cluster), or
+// -1 when the list is empty or any of them cannot be read.
+inline long long read_rss_kib(const std::vector<int>& pids) {
+  long long sum = 0;
+  for (int pid : pids) {
+    const long long v = read_rss_kib(pid);
+    if (v < 0) return -1;
+    sum += v;
+  }
+  return pids.empty() ? -1 : sum;
+}
+
+inline double read_cpu_s(const std::vector<int>& pids) {
+  double sum = 0;
+  for (int pid : pids) {
+    const double v = read_cpu_s(pid);
+    if (v < 0) return -1;
+    sum += v;
+  }
+  return pids.empty() ? -1 : sum;
 }
 
 }  // namespace sb::bench

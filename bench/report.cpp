@@ -58,7 +58,8 @@ std::string result_json(const Options& o, const Result& r) {
   const Histogram& h = s.latency;
   std::ostringstream j;
   j << "{\"scenario\":" << quoted(o.scenario_name) << ",\"label\":" << quoted(o.label)
-    << ",\"target\":" << quoted(o.target) << ",\"threads\":" << o.threads;
+    << ",\"target\":" << quoted(o.target) << ",\"targets\":" << o.targets.size()
+    << ",\"threads\":" << o.threads;
   if (o.scenario == Scenario::join_storm) {
     j << ",\"concurrency\":" << o.concurrency;
   } else {
@@ -66,7 +67,8 @@ std::string result_json(const Options& o, const Result& r) {
       << ",\"setup_s\":" << num(r.setup_s, 3);
   }
   if (o.scenario == Scenario::relay || o.scenario == Scenario::fanout)
-    j << ",\"size\":" << o.size << ",\"rate\":" << num(o.rate, 0) << ",\"window\":" << o.window;
+    j << ",\"size\":" << o.size << ",\"rate\":" << num(o.rate, 0) << ",\"window\":" << o.window
+      << ",\"ack\":" << (o.ack ? "true" : "false");
   j << ",\"warmup_s\":" << num(o.warmup_s, 2) << ",\"duration_s\":" << num(r.measured_s, 3)
     << ",\"server_cpu_s\":" << num(r.server_cpu_s, 3) << ",\"gen_cpu_s\":" << num(r.gen_cpu_s, 3);
   switch (o.scenario) {
@@ -76,8 +78,8 @@ std::string result_json(const Options& o, const Result& r) {
       break;
     case Scenario::relay:
     case Scenario::fanout:
-      j << ",\"sent\":" << s.sent << ",\"delivered\":" << s.delivered << ",\"skipped\":" << s.skipped
-        << ",\"sent_per_s\":" << num(per_s(s.sent, r.measured_s))
+      j << ",\"sent\":" << s.sent << ",\"delivered\":" << s.delivered << ",\"acked\":" << s.acked
+        << ",\"skipped\":" << s.skipped << ",\"sent_per_s\":" << num(per_s(s.sent, r.measured_s))
         << ",\"deliveries_per_s\":" << num(per_s(s.delivered, r.measured_s))
         << ",\"deliveries_per_server_cpu_s\":" << num(per_s(s.delivered, r.server_cpu_s), 0);
       break;
@@ -91,6 +93,23 @@ std::string result_json(const Options& o, const Result& r) {
       << ",\"p50\":" << num(us(h.quantile(0.50))) << ",\"p90\":" << num(us(h.quantile(0.90)))
       << ",\"p99\":" << num(us(h.quantile(0.99))) << ",\"p999\":" << num(us(h.quantile(0.999)))
       << ",\"max\":" << num(us(h.max())) << "}";
+  }
+  if (!o.redis.empty()) {
+    j << ",\"redis\":{";
+    if (!r.redis_error.empty()) {
+      j << "\"error\":" << quoted(r.redis_error);
+    } else {
+      j << "\"commands\":" << r.redis.total << ",\"commands_per_delivery\":"
+        << num(s.delivered ? static_cast<double>(r.redis.total) / static_cast<double>(s.delivered) : 0, 4)
+        << ",\"cpu_s\":" << num(r.redis.cpu_s, 3) << ",\"by_command\":{";
+      bool first = true;
+      for (const auto& [name, calls] : r.redis.calls) {
+        j << (first ? "" : ",") << quoted(name) << ":" << calls;
+        first = false;
+      }
+      j << "}";
+    }
+    j << "}";
   }
   j << ",\"errors\":{\"connect\":" << s.connect_errors << ",\"closed\":" << s.closed
     << ",\"server\":" << s.server_errors << ",\"seq\":" << s.seq_errors
@@ -124,7 +143,8 @@ std::string result_summary(const Options& o, const Result& r) {
       t << "  " << num(per_s(s.delivered, r.measured_s), 0) << " deliveries/s (" << s.delivered << "), "
         << num(per_s(s.sent, r.measured_s), 0) << " sends/s, " << o.size << " B frames, "
         << (o.rate > 0 ? "rate " + num(o.rate, 0) + "/s" : "flat out, window " + std::to_string(o.window))
-        << (s.skipped ? ", " + std::to_string(s.skipped) + " skipped (window full)" : std::string()) << "\n";
+        << (s.skipped ? ", " + std::to_string(s.skipped) + " skipped (window full)" : std::string())
+        << (o.ack ? ", " + std::to_string(s.acked) + " acked" : std::string()) << "\n";
       break;
     case Scenario::join_storm:
       t << "  " << num(per_s(s.joins, r.measured_s), 0) << " joins/s (" << s.joins << "), concurrency "
@@ -138,6 +158,19 @@ std::string result_summary(const Options& o, const Result& r) {
   if (r.measured_s > 0)
     t << "  CPU while measuring: server " << num(100 * r.server_cpu_s / r.measured_s, 0) << "%, generator "
       << num(100 * r.gen_cpu_s / r.measured_s, 0) << "% (of one core)\n";
+  if (!o.redis.empty() && !r.redis_error.empty()) {
+    t << "  Redis: not read (" << r.redis_error << ")\n";
+  } else if (!o.redis.empty()) {
+    const double per =
+        s.delivered ? static_cast<double>(r.redis.total) / static_cast<double>(s.delivered) : 0;
+    t << "  Redis: " << r.redis.total << " commands while measuring, " << num(per, 3) << " per delivery (";
+    bool first = true;
+    for (const auto& [name, calls] : r.redis.calls) {
+      t << (first ? "" : ", ") << name << " " << calls;
+      first = false;
+    }
+    t << "), CPU " << num(r.measured_s > 0 ? 100 * r.redis.cpu_s / r.measured_s : 0, 0) << "%\n";
+  }
   t << "  errors: " << s.error_total() + r.failed;
   if (!s.first_error.empty()) t << " (first: " << s.first_error << ")";
   t << "\n";
@@ -147,15 +180,18 @@ std::string result_summary(const Options& o, const Result& r) {
 std::string check_result(const Options& o, const Result& r) {
   const Stats& s = r.stats;
   if (s.error_total() + r.failed) return "errors were counted: " + s.first_error;
+  if (!o.redis.empty() && !r.redis_error.empty()) return "Redis counters: " + r.redis_error;
   switch (o.scenario) {
     case Scenario::idle:
       if (r.ready == 0) return "no peer got ready";
-      if (o.server_pid && (r.rss_before_kib < 0 || r.rss_end_kib < 0)) return "server RSS could not be read";
+      if (!o.server_pids.empty() && (r.rss_before_kib < 0 || r.rss_end_kib < 0))
+        return "server RSS could not be read";
       break;
     case Scenario::relay:
     case Scenario::fanout:
       if (s.delivered == 0 || s.sent == 0) return "nothing was delivered";
       if (s.latency.count() != s.delivered) return "latency samples do not match deliveries";
+      if (o.ack && s.acked == 0) return "no ack was received";
       break;
     case Scenario::join_storm:
       if (s.joins == 0) return "no join completed";

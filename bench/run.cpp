@@ -70,7 +70,7 @@ Result run_scenario(const Options& o) {
 
   std::vector<std::unique_ptr<Worker>> workers;
   for (unsigned i = 0; i < o.threads; ++i) workers.push_back(std::make_unique<Worker>(o, shared, i));
-  if (idle) r.rss_before_kib = read_rss_kib(o.server_pid);
+  if (idle) r.rss_before_kib = read_rss_kib(o.server_pids);
   for (auto& w : workers) w->start_thread();
 
   if (!storm) {
@@ -89,14 +89,16 @@ Result run_scenario(const Options& o) {
     r.setup_s = seconds_since(t);
     r.ready = shared.ready.load();
     r.failed = r.connections - r.ready;
-    if (idle) r.rss_ready_kib = read_rss_kib(o.server_pid);
+    if (idle) r.rss_ready_kib = read_rss_kib(o.server_pids);
   }
 
   shared.phase = kWarmup;
   for (auto& w : workers) w->begin_traffic();
   sleep_s(o.warmup_s);
 
-  const double server_cpu0 = read_cpu_s(o.server_pid);
+  const bool redis = !o.redis.empty();
+  const RedisSample redis0 = redis ? sample_redis(o.redis_endpoint) : RedisSample{};
+  const double server_cpu0 = read_cpu_s(o.server_pids);
   const double gen_cpu0 = self_cpu_s();
   shared.phase = kMeasure;
   const auto t_measure = Clock::now();
@@ -104,8 +106,13 @@ Result run_scenario(const Options& o) {
   shared.phase = kDrain;
   r.measured_s = seconds_since(t_measure);
   r.gen_cpu_s = self_cpu_s() - gen_cpu0;
-  if (server_cpu0 >= 0) r.server_cpu_s = read_cpu_s(o.server_pid) - server_cpu0;
-  if (idle) r.rss_end_kib = read_rss_kib(o.server_pid);
+  if (server_cpu0 >= 0) r.server_cpu_s = read_cpu_s(o.server_pids) - server_cpu0;
+  if (redis) {
+    const RedisSample redis1 = sample_redis(o.redis_endpoint);
+    r.redis_error = !redis0.error.empty() ? redis0.error : redis1.error;
+    if (r.redis_error.empty()) r.redis = redis_delta(redis0, redis1);
+  }
+  if (idle) r.rss_end_kib = read_rss_kib(o.server_pids);
 
   // Let what is in flight arrive (it is no longer counted), then hang up.
   if (!idle) sleep_s(0.2);

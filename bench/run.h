@@ -2,6 +2,7 @@
 #pragma once
 
 #include "options.h"
+#include "redis_stats.h"
 #include "stats.h"
 
 namespace sb::bench {
@@ -20,6 +21,10 @@ struct Result {
   // server that needs less CPU per message leaves more to the generator.
   double server_cpu_s = -1;
   double gen_cpu_s = 0;
+  // --redis: the commands the Redis ran and its CPU while measuring, or why
+  // they could not be read.
+  RedisDelta redis;
+  std::string redis_error;
   Stats stats;
 };
 

@@ -14,6 +14,7 @@ struct Stats {
   uint64_t delivered = 0;        // relayed frames received while measuring
   uint64_t joins = 0;            // join-storm: joins completed while measuring
   uint64_t skipped = 0;          // rate mode: sends due while the window was full (dropped, not deferred)
+  uint64_t acked = 0;            // --ack: `ack` frames received while measuring
   uint64_t connect_errors = 0;   // connect, upgrade or hello/join failed
   uint64_t closed = 0;           // an established connection ended that we did not end
   uint64_t server_errors = 0;    // `error` frames received
@@ -35,6 +36,7 @@ struct Stats {
     delivered += o.delivered;
     joins += o.joins;
     skipped += o.skipped;
+    acked += o.acked;
     connect_errors += o.connect_errors;
     closed += o.closed;
     server_errors += o.server_errors;

@@ -6,7 +6,8 @@
 //   fanout      rooms of K, `message` broadcasts; deliveries/s and latency
 //   join-storm  connect + hello + join churn; joins/s and connect→joined latency
 // The result is one JSON line on stdout; a summary goes to stderr. bench/run
-// drives it against Switchboard and the baselines.
+// drives it against Switchboard and the baselines; `bench/run cluster` against
+// several cluster nodes at once (--target URL,URL,... and --redis).
 #include <sys/resource.h>
 
 #include <iostream>

@@ -43,11 +43,17 @@ bool Worker::can_send(const Peer& p) const {
 void Worker::send_one(Peer& p) {
   const bool fanout = o_.scenario == Scenario::fanout;
   frame_.clear();
+  frame_.append(fanout ? R"({"type":"message",)" : R"({"type":"offer",)");
+  if (o_.ack) {
+    frame_.append(R"("id":)");
+    append_u64(frame_, next_id_++);
+    frame_.push_back(',');
+  }
   if (fanout) {
-    frame_.append(R"({"type":"message","room":")").append(p.room_name).append(R"(","data":{"ts":)");
+    frame_.append(R"("room":")").append(p.room_name).append(R"(","data":{"ts":)");
   } else {
     const std::string& to = p.others[p.next_to++ % p.others.size()];
-    frame_.append(R"({"type":"offer","room":")").append(p.room_name);
+    frame_.append(R"("room":")").append(p.room_name);
     frame_.append(R"(","to":")").append(to).append(R"(","data":{"ts":)");
   }
   append_u64(frame_, shared_.now_ns());

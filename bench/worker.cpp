@@ -39,9 +39,12 @@ std::string make_pad(size_t n, bool sdp) {
 
 Worker::Worker(const Options& o, Shared& shared, unsigned index)
     : o_(o), shared_(shared), index_(index), scratch_(kScratchBytes) {
-  upgrade_request_ = "GET " + o.path + " HTTP/1.1\r\nHost: " + o.host_header +
-                     "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                     "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+  for (const Target& t : o.targets) {
+    upgrade_requests_.push_back(
+        "GET " + t.path + " HTTP/1.1\r\nHost: " + t.host_header +
+        "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n");
+  }
   pad_ = make_pad(o.size + 64, o.scenario == Scenario::relay);
   setup_concurrency_ = std::max(1u, o.concurrency / o.threads);
   if (o.scenario == Scenario::join_storm) {
@@ -91,11 +94,16 @@ void Worker::end() {
   });
 }
 
-void Worker::connect(Peer& p, uint32_t source_seed) {
-  const auto source = asio::ip::address_v4(0x7f000001u + source_seed % o_.source_addrs);
+void Worker::connect(Peer& p, uint32_t seed) {
+  const size_t target = seed % o_.targets.size();
+  // A server on another machine is reached from whatever address the route
+  // gives; 127.0.0.x sources only make sense for a loopback target.
+  const auto source = o_.targets[target].endpoint.address().is_loopback()
+                          ? asio::ip::address_v4(0x7f000001u + seed % o_.source_addrs)
+                          : asio::ip::address_v4::any();
   const auto tag = static_cast<uint32_t>(&p - peers_.data());
   p.ws = std::make_shared<WsClient>(io_, *this, scratch_, tag);
-  p.ws->start(o_.endpoint, source, upgrade_request_);
+  p.ws->start(o_.targets[target].endpoint, source, upgrade_requests_[target]);
 }
 
 void Worker::setup_more() {
@@ -199,11 +207,12 @@ void Worker::on_text(WsClient& c, std::string_view msg) {
   } else if (type == "peer-joined") {
     p.others.emplace_back(peer);
     check_ready(p);
+  } else if (type == "ack") {
+    if (measuring()) ++stats_.acked;
   } else if (type == "error") {
     ++stats_.server_errors;
     stats_.note("server error " + std::string(code) + ": " + std::string(message));
-  } else if (type != "peer-left" && type != "ack" && type != "pong" && type != "peer-updated" &&
-             type != "going-away") {
+  } else if (type != "peer-left" && type != "pong" && type != "peer-updated" && type != "going-away") {
     ++stats_.protocol_errors;
     stats_.note("unexpected frame type " + std::string(type));
   }

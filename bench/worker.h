@@ -81,7 +81,8 @@ class Worker final : public WsClient::Handler {
   void on_closed(WsClient& c, std::string_view why, uint16_t close_code) override;
 
   // Setup (worker.cpp)
-  void connect(Peer& p, uint32_t source_seed);
+  // To target seed % targets; from 127.0.0.(1 + seed % source_addrs) when that target is on loopback.
+  void connect(Peer& p, uint32_t seed);
   void setup_more();
   void setup_done(Peer& p, bool ok);
   void give_up_room(Peer& p);
@@ -112,9 +113,9 @@ class Worker final : public WsClient::Handler {
   std::thread thread_;
   std::vector<char> scratch_;
   std::vector<Peer> peers_;
-  std::string upgrade_request_;
-  std::string pad_;    // filler for `data`, JSON-safe (SDP-like for offers)
-  std::string frame_;  // the frame being built
+  std::vector<std::string> upgrade_requests_;  // one per target
+  std::string pad_;                            // filler for `data`, JSON-safe (SDP-like for offers)
+  std::string frame_;                          // the frame being built
   Stats stats_;
 
   // Setup progress.
@@ -127,6 +128,7 @@ class Worker final : public WsClient::Handler {
   std::chrono::steady_clock::time_point traffic_start_{};
   uint64_t due_sent_ = 0;  // sends accounted for (made or skipped) since traffic began
   uint32_t cursor_ = 0;
+  uint64_t next_id_ = 1;  // --ack: the id of the next relayed frame
 
   // Join storm.
   uint64_t storm_counter_ = 0;
