@@ -599,9 +599,7 @@ void Cluster::on_message(std::string_view channel, std::string_view payload) {
     } else if (payload.front() == wire::kRelayReply) {
       wire::RelayReply r;
       if (!wire::decode(payload, r)) return spdlog::warn("cluster: malformed reply on {}", channel);
-      if (options_.log_messages > 0 && !answered(r.shard, r.to, r.ack_id) && !r.ack_id.empty())
-        return;  // answered `unavailable` already (too late)
-      bus_.reply(r.shard, r.to, std::move(r.ack_id), r.verdict, std::move(r.reason));
+      reply(options_.node_id, std::move(r));  // the answer for a sender here
     }
     return;
   }
@@ -735,8 +733,11 @@ void Cluster::to_room(const RoomId& room, const PeerId& except, const Relay& fra
 }
 
 void Cluster::reply(const std::string& node, wire::RelayReply r) {
-  if (node == options_.node_id)
+  if (node == options_.node_id) {
+    if (options_.log_messages > 0 && !answered(r.shard, r.to, r.ack_id) && !r.ack_id.empty())
+      return;  // answered `unavailable` already (too late)
     return bus_.reply(r.shard, r.to, std::move(r.ack_id), r.verdict, std::move(r.reason));
+  }
   publish(node_channel(node), wire::encode(r));
 }
 
