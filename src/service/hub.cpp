@@ -310,9 +310,8 @@ void Hub::set_cluster(routing::Cluster* cluster) {
   cluster_->on_handoff([this](const PeerId& peer, const SessionId& session, std::function<void()> done) {
     const int home = routing::shard_of(peer, bus_.shard_count());
     if (home < 0) return done();
-    bus_.run_on(static_cast<uint32_t>(home), [this, home, peer, session, done = std::move(done)] {
-      release(static_cast<uint32_t>(home), peer, session);
-      done();
+    bus_.run_on(static_cast<uint32_t>(home), [this, home, peer, session, done = std::move(done)]() mutable {
+      release(static_cast<uint32_t>(home), peer, session, std::move(done));
     });
   });
   // Every removal the cluster makes (also of a lost node's peers) is reported
@@ -447,7 +446,8 @@ void Hub::relay(Session& s, const proto::ClientMessage& m, routing::Clock::time_
 
 void Hub::disconnect(Session& s, bool resumable) {
   if (!s.authenticated_) return;
-  if (cluster_ && !s.joining_.empty()) {  // its join may still land: undo it after
+  if (s.release_done_) return finish_release(s.shard(), s);  // its session goes on on another node
+  if (cluster_ && !s.joining_.empty()) {                     // its join may still land: undo it after
     cluster_->leave(s.joining_, s.peer_, "disconnected");
     s.joining_ = RoomId();
     resumable = false;
@@ -701,27 +701,38 @@ void Hub::adopt(const std::shared_ptr<AttachRequest>& req, routing::Cluster::Tak
                id.str(), replayed, held, home);
 }
 
-void Hub::release(uint32_t home, const PeerId& peer, const SessionId& session) {
-  routing::ShardTable& table = bus_.table(home);
-  std::shared_ptr<ResumedSession> keep;
+void Hub::release(uint32_t home, const PeerId& peer, const SessionId& session, std::function<void()> done) {
   Session* cur = nullptr;
-  if (auto it = resumed_[home].find(session); it != resumed_[home].end()) {
-    keep = it->second;
-    resumed_[home].erase(it);
-    cur = keep.get();
-  } else {
-    cur = static_cast<Session*>(table.find(peer));
+  ResumedSession* p = nullptr;
+  if (auto it = resumed_[home].find(session); it != resumed_[home].end())
+    cur = p = it->second.get();
+  else
+    cur = static_cast<Session*>(bus_.table(home).find(peer));
+  if (!cur || !cur->authenticated_ || cur->session_ != session) return done();
+  if (p && p->parked()) {
+    finish_release(home, *cur);
+    return done();
   }
-  if (!cur || cur->session_ != session) return;
-  for (const RoomId& room : cur->rooms_) table.remove_member(room, cur);
-  table.remove_peer(peer);
-  store_.erase(session);
-  cur->rooms_.clear();
-  cur->viewer_in_.clear();
-  cur->log_ = nullptr;
-  cur->authenticated_ = false;  // its disconnect no longer concerns the session
-  if (!keep || !keep->parked()) cur->close(proto::close_code::resumed_elsewhere, "resumed elsewhere");
-  spdlog::info("session of peer={} handed over to another node", peer.str());
+  cur->release_done_ = std::move(done);  // finished at its disconnect (transport_closed for a resumed one)
+  cur->close(proto::close_code::resumed_elsewhere, "resumed elsewhere");
+}
+
+void Hub::finish_release(uint32_t home, Session& s) {
+  routing::ShardTable& table = bus_.table(home);
+  for (const RoomId& room : s.rooms_) table.remove_member(room, &s);
+  table.remove_peer(s.peer_);
+  store_.erase(s.session_);
+  s.rooms_.clear();
+  s.viewer_in_.clear();
+  s.log_ = nullptr;
+  s.authenticated_ = false;  // its disconnect no longer concerns the session
+  spdlog::info("session of peer={} handed over to another node", s.peer_.str());
+  auto done = std::move(s.release_done_);
+  s.release_done_ = nullptr;
+  const SessionId id = s.session_;
+  if (auto it = resumed_[home].find(id); it != resumed_[home].end())
+    resumed_[home].erase(it);  // may free `s`
+  if (done) done();
 }
 
 ResumedSession* Hub::resumed(uint32_t home, const SessionId& session, uint64_t ticket) {
@@ -799,6 +810,7 @@ void Hub::transport_closed(uint32_t home, const SessionId& session, uint64_t tic
   bus_.run_on(home, [this, home, session, ticket, resumable] {
     ResumedSession* p = resumed(home, session, ticket);
     if (!p) return;  // taken over by a newer connection, or already ended
+    if (p->release_done_) return finish_release(home, *p);  // its session goes on on another node
     if (resumable) {
       p->park(routing::Clock::now());
       spdlog::info("parked peer={} session={}", p->peer_.str(), session.str());

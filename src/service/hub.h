@@ -175,8 +175,12 @@ class Hub final : public RoomAdmin {
   // what arrived meanwhile.
   void adopt(const std::shared_ptr<AttachRequest>& req, routing::Cluster::Taken taken);
   // On the session's loop (cluster): lets the session of `peer` go to another
-  // node: its connection (if any) is closed with 4409 and nobody is told.
-  void release(uint32_t home, const PeerId& peer, const SessionId& session);
+  // node, nobody told; then `done`. A connection still open is closed with 4409
+  // first, and what it delivers until its close completes is handled: the
+  // session lets go at its disconnect, so its stored log is complete.
+  void release(uint32_t home, const PeerId& peer, const SessionId& session, std::function<void()> done);
+  // The removal itself (the connection is gone or parked).
+  void finish_release(uint32_t home, Session& s);
   // The session ended for good: it can no longer be resumed, here or elsewhere.
   void forget_session(const Session& s);
   // On the session's loop: moves its state (ids, rooms, seq, replay buffer) from

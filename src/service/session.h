@@ -133,7 +133,8 @@ class Session : public routing::Endpoint {
   uint64_t seq_ = 0;
   routing::ReplayBuffer replay_;
   std::string resume_token_;
-  routing::ReplayLog* log_ = nullptr;  // cluster mode: every stamped frame is also stored there
+  routing::ReplayLog* log_ = nullptr;   // cluster mode: every stamped frame is also stored there
+  std::function<void()> release_done_;  // cluster mode: handed over to another node at disconnect
 };
 
 }  // namespace sb::service

@@ -129,10 +129,11 @@ void WsSessionT<NextLayer>::on_read(beast::error_code ec, size_t bytes) {
   const auto now = Clock::now();
   last_rx_ = now;
   shard_.metrics->bytes_in.inc(bytes);
-  // Closing for a drain or shutdown (resumable), frames the client sent before it
-  // saw our close are still handled: the session goes on, and what it answers
-  // waits in its replay buffer for the resume.
-  if (!closing_ || resumable_close_) {
+  // Closing for a drain or shutdown (resumable), or because the session moved
+  // to another node (4409), frames the client sent before it saw our close are
+  // still handled: the session goes on, and what it answers waits in its
+  // replay buffer (and stored log) for the resume.
+  if (!closing_ || resumable_close_ || close_code_ == proto::close_code::resumed_elsewhere) {
     if (!ws_.got_text())
       close(proto::close_code::bad_request, "binary frames are not accepted");
     else if (rate_ok(now, buffer_.size()))
