@@ -277,7 +277,6 @@ void Cluster::do_join(JoinRequest req, JoinDone done, std::function<void()> next
     return next();
   }
   req.member.node = options_.node_id;
-  Mirror& m = mirrors_[room];
   auto run = [this, req = std::move(req), done = std::move(done), next = std::move(next),
               fail](bool subscribed) mutable {
     if (!subscribed || !cmd_->up()) {
@@ -334,8 +333,13 @@ void Cluster::do_join(JoinRequest req, JoinDone done, std::function<void()> next
       next();
     }
   };
-  if (m.subscribed) return run(true);
-  m.on_subscribed.push_back(std::move(run));
+  when_subscribed(room, std::move(run));
+}
+
+void Cluster::when_subscribed(const RoomId& room, std::function<void(bool)> fn) {
+  Mirror& m = mirrors_[room];
+  if (m.subscribed) return fn(true);
+  m.on_subscribed.push_back(std::move(fn));
   if (!m.subscribing) {
     m.subscribing = true;
     if (!sub_->subscribe({RoomKeys(room).channel})) {
@@ -439,17 +443,7 @@ void Cluster::ensure_mirror(const RoomId& room, std::function<void(bool)> done) 
     if (!it->second.ready && !it->second.reading) read_room(room);
     complete_waiters(room);
   };
-  if (m.subscribed) return subscribed(true);
-  m.on_subscribed.push_back(std::move(subscribed));
-  if (!m.subscribing) {
-    m.subscribing = true;
-    if (!sub_->subscribe({RoomKeys(room).channel})) {
-      m.subscribing = false;
-      auto waiting = std::move(m.on_subscribed);
-      m.on_subscribed.clear();
-      for (auto& f : waiting) f(false);
-    }
-  }
+  when_subscribed(room, std::move(subscribed));
 }
 
 void Cluster::complete_waiters(const RoomId& room) {

@@ -252,6 +252,9 @@ class Cluster final : public RemoteRelay, public ReplayLog {
   // it; afterwards (after an outage) the differences are told as changes.
   void read_room(const RoomId& room);
   void complete_waiters(const RoomId& room);
+  // Runs `fn(true)` once the room's channel is subscribed (at once if it is;
+  // subscribes if nobody has asked yet); `fn(false)` when the subscription fails.
+  void when_subscribed(const RoomId& room, std::function<void(bool)> fn);
   // Subscribes to and reads `room` if not mirrored yet; `done(true)` once the mirror is ready.
   void ensure_mirror(const RoomId& room, std::function<void(bool)> done);
   // Session handover (routing/cluster_sessions.cpp).
