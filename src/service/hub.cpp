@@ -570,22 +570,30 @@ void Hub::attach(const std::shared_ptr<AttachRequest>& req) {
     resumed_[home][id] = p;
   }
   p->identity_ = req->identity;  // the new token: new expiry and grants, same user
-  std::vector<routing::ReplayBuffer::Frame> frames = p->replay_.since(req->last_seq);
+  const size_t replayed = reattach(*p, *req, /*forward=*/false);
+  spdlog::info("resumed peer={} session={} replayed={} from_loop={} home_loop={}", p->peer_.str(),
+               p->session_.str(), replayed, req->from, home);
+}
+
+size_t Hub::reattach(ResumedSession& p, const AttachRequest& req, bool forward) {
+  const uint32_t home = routing::LocalBus::current_shard();
+  std::vector<routing::ReplayBuffer::Frame> frames = p.replay_.since(req.last_seq);
   const size_t replayed = frames.size();
-  p->attach(req->transport, req->from, req->ticket);
-  bus_.run_on(req->from, [t = req->transport, frames = std::move(frames)] {
+  p.attach(req.transport, req.from, req.ticket);
+  bus_.run_on(req.from, [t = req.transport, home, id = p.session_, ticket = req.ticket, forward,
+                         frames = std::move(frames)] {
     std::shared_ptr<Transport> tp = t.lock();
     if (!tp) return;
+    if (forward) tp->forward_to(home, id, ticket);
     for (const auto& f : frames) tp->write(f.body, f.seq);
     tp->attached();
   });
   metrics_.shard(home).sessions_resumed.inc();
-  const auth::IceServers ice = auth::ice_servers_for(cfg_.ice, p->identity_.user, unix_now());
-  proto::Welcome w{req->id,           p->session_,      p->peer_, p->identity_.user,
-                   p->identity_.name, cfg_.heartbeat_s, ice.json};
-  p->send(proto::welcome(w, p->resume_token_, true));
-  spdlog::info("resumed peer={} session={} replayed={} from_loop={} home_loop={}", p->peer_.str(),
-               p->session_.str(), replayed, req->from, home);
+  const auth::IceServers ice = auth::ice_servers_for(cfg_.ice, p.identity_.user, unix_now());
+  proto::Welcome w{req.id,           p.session_,       p.peer_, p.identity_.user,
+                   p.identity_.name, cfg_.heartbeat_s, ice.json};
+  p.send(proto::welcome(w, p.resume_token_, true));
+  return replayed;
 }
 
 void Hub::move_session(Session& from, Session& to) {
@@ -673,21 +681,7 @@ void Hub::adopt(const std::shared_ptr<AttachRequest>& req, routing::Cluster::Tak
     end_session(home, id, "resume-overflow");
     return refuse_resume(req, "frames after last_seq no longer stored");
   }
-  std::vector<routing::ReplayBuffer::Frame> frames = p->replay_.since(req->last_seq);
-  const size_t replayed = frames.size();
-  p->attach(req->transport, req->from, req->ticket);
-  bus_.run_on(req->from, [t = req->transport, home, id, ticket = req->ticket, frames = std::move(frames)] {
-    std::shared_ptr<Transport> tp = t.lock();
-    if (!tp) return;
-    tp->forward_to(home, id, ticket);
-    for (const auto& f : frames) tp->write(f.body, f.seq);
-    tp->attached();
-  });
-  metrics_.shard(home).sessions_resumed.inc();
-  const auth::IceServers ice = auth::ice_servers_for(cfg_.ice, p->identity_.user, unix_now());
-  proto::Welcome w{req->id,           p->session_,      p->peer_, p->identity_.user,
-                   p->identity_.name, cfg_.heartbeat_s, ice.json};
-  p->send(proto::welcome(w, p->resume_token_, true));
+  const size_t replayed = reattach(*p, *req, /*forward=*/true);
   // Then what came for it while it moved, as it would have been delivered.
   size_t held = 0;
   for (const auto& h : taken.held) {

@@ -164,6 +164,10 @@ class Hub final : public RoomAdmin {
   struct AttachRequest;
   // On the home loop: hands the session over to the new connection (or refuses).
   void attach(const std::shared_ptr<AttachRequest>& req);
+  // Puts `p` (on this, its home loop) on the request's connection: the frames
+  // after last_seq written there first (behind forward_to when it is not yet
+  // forwarding), then welcome {resumed: true}. Returns how many were replayed.
+  size_t reattach(ResumedSession& p, const AttachRequest& req, bool forward);
   // On the new connection's loop: refuses a resume; the hello starts a new session.
   void refuse_resume(const std::shared_ptr<AttachRequest>& req, std::string_view why);
   // Cluster mode, hello with `resume` for a session this node does not hold:
