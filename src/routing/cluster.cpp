@@ -191,7 +191,7 @@ void Cluster::stop() {
         for (const auto& [peer, m] : members)
           if (!own_sessions_.count(peer)) leave_script(room, peer.str(), "disconnected", options_.node_id);
       own_.clear();
-      finish();
+      quiesce(finish);
     });
     resync_timer_.expires_after(std::chrono::seconds(3));
     resync_timer_.async_wait([finish](boost::system::error_code ec) {
@@ -200,6 +200,29 @@ void Cluster::stop() {
   });
   thread_.join();
   ready_ = false;
+}
+
+// Parked sessions may still be sent relays through this node's channel (their
+// holder in Redis is this node until another one takes them). Once Redis has
+// confirmed the UNSUBSCRIBE, every relay published here before has reached
+// on_message and been posted to a loop, and later ones are kept in the
+// session's inbox (kDeliver: nobody listens). A round trip to each loop then
+// makes sure those relays were stamped, their log entries and answers issued
+// on cmd_, before the caller sends its final PING and closes. Needs the loops
+// running (Server stops them after this); bounded by stop()'s timer.
+void Cluster::quiesce(std::function<void()> done) {
+  if (own_sessions_.empty() || !sub_->up()) return done();
+  sub_->on_unsubscribed([this, done](std::string_view channel, std::string_view) {
+    if (channel != node_channel_) return;
+    auto left = std::make_shared<uint32_t>(bus_.shard_count());
+    for (uint32_t s = 0; s < bus_.shard_count(); ++s)
+      bus_.post(s, [this, left, done] {
+        asio::post(ioc_, [left, done] {
+          if (--*left == 0) done();
+        });
+      });
+  });
+  if (!sub_->unsubscribe({node_channel_})) done();
 }
 
 void Cluster::tick() {

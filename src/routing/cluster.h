@@ -289,6 +289,9 @@ class Cluster final : public RemoteRelay, public ReplayLog {
   void restore();
   void resync();
   void update_ready();
+  // Stopping: stops listening on the node channel and waits until what came
+  // through it was handled by the loops, then calls `done`. On ioc_.
+  void quiesce(std::function<void()> done);
   void tick();
   bool publish(const std::string& channel, std::string payload,
                std::function<void(const RedisReply*)> cb = {});

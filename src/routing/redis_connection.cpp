@@ -396,14 +396,14 @@ void RedisConnection::on_subscribe_reply(redisAsyncContext* ac, void* reply, voi
   if (reply == nullptr) return;
   Link* l = Link::of(ac->data);
   const auto* r = static_cast<const redisReply*>(reply);
-  // ["message", channel, payload] or ["subscribe", channel, count]; unsubscribe confirmations are ignored.
+  // ["message", channel, payload] or ["subscribe" / "unsubscribe", channel, count].
   if (r->type != REDIS_REPLY_ARRAY || r->elements != 3) return;
   const redisReply* kind = r->element[0];
   if (kind->type != REDIS_REPLY_STRING || r->element[1]->type != REDIS_REPLY_STRING) return;
   const std::string_view k(kind->str, kind->len);
-  if (k == "subscribe") {
-    if (l->owner->on_subscribed_)
-      l->owner->on_subscribed_(std::string_view(r->element[1]->str, r->element[1]->len), {});
+  if (k == "subscribe" || k == "unsubscribe") {
+    const MessageHandler& h = k == "subscribe" ? l->owner->on_subscribed_ : l->owner->on_unsubscribed_;
+    if (h) h(std::string_view(r->element[1]->str, r->element[1]->len), {});
     return;
   }
   if (k != "message" || r->element[2]->type != REDIS_REPLY_STRING) return;

@@ -88,6 +88,9 @@ class RedisConnection : public std::enable_shared_from_this<RedisConnection> {
   // Redis confirmed a SUBSCRIBE of `channel`: messages published on it from
   // now on reach this connection (the payload argument is empty).
   void on_subscribed(MessageHandler h) { on_subscribed_ = std::move(h); }
+  // Redis confirmed an UNSUBSCRIBE of `channel`: every message published on it
+  // before reached on_message() already, and none comes after.
+  void on_unsubscribed(MessageHandler h) { on_unsubscribed_ = std::move(h); }
 
   // Starts connecting; reconnects after every loss until stop().
   void start();
@@ -137,6 +140,7 @@ class RedisConnection : public std::enable_shared_from_this<RedisConnection> {
   StateHandler on_state_;
   MessageHandler on_message_;
   MessageHandler on_subscribed_;
+  MessageHandler on_unsubscribed_;
 
   friend struct Link;
 };

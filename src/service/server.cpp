@@ -71,6 +71,8 @@ struct Server::Impl {
   uint32_t next_shard = 0;
   std::atomic<bool> shutting_down{false};   // written on shard 0, read by /readyz on any shard
   std::atomic<uint32_t> drained_shards{0};  // shards left without connections during a drain
+  std::atomic<uint32_t> emptied_shards{0};  // shards left without connections while stopping
+  std::thread stopper;                      // stops the cluster, then the loops (see shard_emptied)
 
   explicit Impl(Config c) : cfg(std::move(c)) {}
   // The shards go first, while everything their sessions point to (admission,
@@ -101,6 +103,11 @@ struct Server::Impl {
   // On shard `s` while draining: once it has no connection left, counts it;
   // when every shard is empty the drain ends early.
   void check_drained(Shard& s);
+  // Stopping: shard `s` has no connection left. Once every shard is empty the
+  // loops stop; in cluster mode the cluster stops first, while the loops still
+  // run, so that what it received for parked sessions is stamped and answered.
+  void shard_emptied(Shard& s);
+  void stop_loops();
   void wait_signals();
   void reload_tls();
 };
@@ -182,7 +189,10 @@ bool Server::Impl::setup() {
 
   unsigned n = cfg.threads ? cfg.threads : std::max(1u, std::thread::hardware_concurrency());
   n = std::min(n, 64u);
-  for (uint32_t i = 0; i < n; ++i) shards.push_back(std::make_unique<Shard>(i));
+  for (uint32_t i = 0; i < n; ++i) {
+    shards.push_back(std::make_unique<Shard>(i));
+    shards.back()->on_empty = [this, s = shards.back().get()] { shard_emptied(*s); };
+  }
   std::vector<routing::LocalBus::Shard> bs;
   for (auto& s : shards) bs.push_back({&s->ioc, &s->table});
   bus = std::make_unique<routing::LocalBus>(std::move(bs));
@@ -527,17 +537,34 @@ void Server::Impl::stop_all(bool drained) {
       std::vector<std::shared_ptr<WsSession>> live;
       for (WsSession* w : s->sessions) live.push_back(w->shared_from_this());
       for (auto& w : live) w->shutdown(drained ? "draining" : "shutdown", drained);
-      if (s->sessions.empty()) s->ioc.stop();
+      if (s->sessions.empty() && !s->emptied) {
+        s->emptied = true;
+        s->on_empty();
+      }
     });
   }
-  guards.clear();
   // Whatever has not closed within the grace period is cut.
   grace = std::make_unique<asio::steady_timer>(shards[0]->ioc, std::chrono::seconds(cfg.shutdown_grace_s));
   grace->async_wait([this](const boost::system::error_code& e) {
     if (e) return;
     spdlog::warn("shutdown grace period over; closing remaining connections");
-    for (auto& s : shards) s->ioc.stop();
+    stop_loops();
   });
+}
+
+void Server::Impl::shard_emptied(Shard&) {
+  if (emptied_shards.fetch_add(1) + 1 != shards.size()) return;
+  if (!cluster) return stop_loops();
+  // Cluster::stop blocks until its own thread is done, and needs the loops: not on one of them.
+  stopper = std::thread([this] {
+    cluster->stop();
+    stop_loops();
+  });
+}
+
+// Thread-safe: io_context::stop may be called from any thread.
+void Server::Impl::stop_loops() {
+  for (auto& s : shards) s->ioc.stop();
 }
 
 Server::Server(Config cfg) : impl_(std::make_unique<Impl>(std::move(cfg))) {}
@@ -566,8 +593,12 @@ int Server::run() {
   shards[0]->ioc.run();
   // Shard 0 may finish first; the others stop when their sessions are gone or at the grace deadline.
   for (auto& t : threads) t.join();
-  // Its last leaves (sessions closed by the shutdown) go out, then it leaves the registry.
-  if (impl_->cluster) impl_->cluster->stop();
+  // Its last leaves (sessions closed by the shutdown) go out, then it leaves the registry: while the
+  // loops still ran (shard_emptied), or now, when the grace period cut them short.
+  if (impl_->stopper.joinable())
+    impl_->stopper.join();
+  else if (impl_->cluster)
+    impl_->cluster->stop();
   // The last events (peers disconnected by the shutdown) get a short chance to go out.
   if (impl_->webhooks) impl_->webhooks->stop(std::chrono::seconds(2));
   if (impl_->oidc_keys) impl_->oidc_keys->stop();

@@ -8,6 +8,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <cstdint>
+#include <functional>
 #include <unordered_set>
 
 #include "proto/parser.h"
@@ -39,6 +40,10 @@ struct Shard {
   bool stopping = false;
   bool draining = false;  // SIGTERM: new WebSockets get going-away {draining, reconnect} at once
   bool drained = false;   // draining, and no connection was left
+  bool emptied = false;   // stopping, and its last connection is gone (reported once to on_empty)
+  // Stopping: called on this shard's thread once its last connection is gone.
+  // The loop itself runs on until the server stops every loop at once.
+  std::function<void()> on_empty;
 
   // Shared, read-only after start-up.
   const Config* cfg = nullptr;

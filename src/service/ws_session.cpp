@@ -254,7 +254,30 @@ void WsSessionT<NextLayer>::close(uint16_t code, std::string_view reason) {
   close_code_ = code;
   close_reason_ = std::string(reason);
   resumable_close_ = code == proto::close_code::going_away || code == proto::close_code::heartbeat_timeout;
+  if (code == proto::close_code::going_away && shard_.draining && (authenticated() || fwd_)) {
+    // Once our close frame is out, Beast's closing handshake reads and
+    // DISCARDS every data frame until the client's close frame: a relay the
+    // client sent just before it saw going-away would be lost unanswered.
+    // So a draining connection is read on for kDrainLinger first (frames
+    // handled, answers kept for the resume); a client that closes at
+    // going-away, as the SDK does, ends it sooner.
+    lingering_ = true;
+    linger_ = std::make_unique<asio::steady_timer>(ws_.get_executor(), kDrainLinger);
+    linger_->async_wait([self = self()](beast::error_code ec) {
+      if (!ec) self->end_linger();
+    });
+    return;
+  }
   if (read_paused_) resume_reading();  // the closing handshake needs a read
+  if (!writing_) do_close();
+}
+
+template <class NextLayer>
+void WsSessionT<NextLayer>::end_linger() {
+  if (!lingering_ || finished_) return;
+  lingering_ = false;
+  closing_since_ = Clock::now();  // the close grace counts from our close frame
+  if (read_paused_) resume_reading();
   if (!writing_) do_close();
 }
 
@@ -264,14 +287,15 @@ std::function<void()> WsSessionT<NextLayer>::resumer(std::function<void(Session&
   return [weak, &ioc = shard_.ioc, fn = std::move(fn)]() mutable {
     asio::post(ioc, [weak, fn = std::move(fn)] {
       auto s = weak.lock();
-      if (s && !s->closing_ && !s->finished_) fn(*s);
+      // A session closing for a drain goes on (its answers wait for the resume).
+      if (s && !s->finished_ && (!s->closing_ || s->lingering_)) fn(*s);
     });
   };
 }
 
 template <class NextLayer>
 void WsSessionT<NextLayer>::do_close() {
-  if (close_sent_ || finished_) return;
+  if (close_sent_ || finished_ || lingering_) return;
   close_sent_ = true;
   websocket::close_reason cr(close_code_);
   cr.reason = close_reason_;
@@ -284,6 +308,7 @@ template <class NextLayer>
 void WsSessionT<NextLayer>::finish() {
   if (finished_) return;
   finished_ = true;
+  if (linger_) linger_->cancel();
   // The close code: ours if we closed, else the client's close frame, else none (1006).
   uint16_t code = close_code_;
   if (!code) code = ws_.reason().code;
@@ -302,7 +327,10 @@ void WsSessionT<NextLayer>::finish() {
   shard_.sessions.erase(this);
   beast::error_code ignored;
   beast::get_lowest_layer(ws_).socket().close(ignored);
-  if (shard_.stopping && shard_.sessions.empty()) shard_.ioc.stop();
+  if (shard_.stopping && shard_.sessions.empty() && !shard_.emptied) {
+    shard_.emptied = true;
+    shard_.on_empty();
+  }
 }
 
 template <class NextLayer>
@@ -312,7 +340,7 @@ void WsSessionT<NextLayer>::tick(Clock::time_point now) {
     // A peer that stopped reading blocks the last write, and with it the
     // close handshake, forever. Past the grace period the socket is cut; the
     // pending operations then fail and finish() frees the session.
-    if (now - closing_since_ >= kCloseGrace) beast::get_lowest_layer(ws_).close();
+    if (!lingering_ && now - closing_since_ >= kCloseGrace) beast::get_lowest_layer(ws_).close();
     return;
   }
   if (drain_at_ != Clock::time_point{} && now >= drain_at_) return shutdown("draining", true);

@@ -10,6 +10,7 @@
 // idle connection costs no timer of its own.
 #pragma once
 
+#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
@@ -98,6 +99,7 @@ class WsSessionT final : public WsSession {
   void do_write();
   void on_write(boost::beast::error_code ec, size_t bytes);
   void do_close();
+  void end_linger();
   void finish();
 
   Shard& shard_;
@@ -139,6 +141,11 @@ class WsSessionT final : public WsSession {
   std::shared_ptr<WsSession> paused_self_;  // keeps the session alive while paused (no read pending)
   bool got_close_ = false;                  // the client sent a close frame
   bool resumable_close_ = false;            // closing with 1001 or 4408: the session may be resumed
+  // Draining: between going-away and our close frame, the connection is still
+  // read (see close()). Allocated only then, so an idle connection has no timer.
+  std::unique_ptr<boost::asio::steady_timer> linger_;
+  bool lingering_ = false;
+  static constexpr std::chrono::seconds kDrainLinger{1};
 };
 
 using PlainWsSession = WsSessionT<TcpStream>;

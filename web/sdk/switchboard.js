@@ -533,6 +533,13 @@ export class Switchboard extends Emitter {
           this._held ??= []; // and reads this socket only until it closes it: hold what the app sends meanwhile
         }
         this.emit('going-away', f);
+        // It is the connection's last frame. Closing it now ends it at once: a draining server otherwise
+        // reads on for about a second (to handle what we sent before the notice) before it closes.
+        if (this.ws) {
+          const ws = this.ws;
+          this._teardown(4000, 'going away');
+          this._onClose(ws, 1001, f.reason || 'going away');
+        }
         return;
       default:
         if (PASS_THROUGH.includes(f.type)) this.emit(f.type, f);

@@ -192,7 +192,7 @@ export class LoadSession {
         this.membership.push(m);
         return;
       case 'going-away':
-        this.goingAway.push({ ...m, at: Date.now(), conn: this.conn });
+        this.goingAway.push({ ...m, at: Date.now(), conn: this.conn, inFlight: this.inFlight });
         this.paused = true;
         return;
       default:

@@ -18,13 +18,13 @@ TEST(Utf8, AcceptsWellFormedText) {
 TEST(Utf8, RefusesMalformedText) {
   for (std::string_view bad : {
            std::string_view("\xFF"), std::string_view("\x80"),  // stray bytes
-           std::string_view("\xC3"),                             // truncated
-           std::string_view("a\xE2\x98"),                        // truncated three-byte form
-           std::string_view("\xC0\xAF"),                         // overlong '/'
-           std::string_view("\xE0\x80\xAF"),                     // overlong
-           std::string_view("\xED\xA0\x80"),                     // surrogate U+D800
-           std::string_view("\xF4\x90\x80\x80"),                 // above U+10FFFF
-           std::string_view("\xE2\x28\xA1"),                     // bad continuation
+           std::string_view("\xC3"),                            // truncated
+           std::string_view("a\xE2\x98"),                       // truncated three-byte form
+           std::string_view("\xC0\xAF"),                        // overlong '/'
+           std::string_view("\xE0\x80\xAF"),                    // overlong
+           std::string_view("\xED\xA0\x80"),                    // surrogate U+D800
+           std::string_view("\xF4\x90\x80\x80"),                // above U+10FFFF
+           std::string_view("\xE2\x28\xA1"),                    // bad continuation
        })
     EXPECT_FALSE(utf8_valid(bad)) << testing::PrintToString(std::string(bad));
 }

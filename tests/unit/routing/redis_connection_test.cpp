@@ -135,6 +135,37 @@ TEST(RedisConnection, PubSubDeliversMessagesInOrder) {
   }
 }
 
+// What a stopping node relies on: the UNSUBSCRIBE confirmation comes after
+// every message published before it, and nothing comes after it.
+TEST(RedisConnection, UnsubscribeIsConfirmedAfterEveryEarlierMessage) {
+  testing::RedisServer redis;
+  ASSERT_TRUE(redis.ready());
+  asio::io_context ioc;
+  auto sub = RedisConnection::create(ioc, endpoint_of(redis), fast_options());
+  auto pub = RedisConnection::create(ioc, endpoint_of(redis), fast_options());
+  std::vector<std::string> events;
+  bool subscribed = false;
+  sub->on_message([&](std::string_view, std::string_view payload) { events.emplace_back(payload); });
+  sub->on_subscribed([&](std::string_view ch, std::string_view) { subscribed = ch == "node:a"; });
+  sub->on_unsubscribed(
+      [&](std::string_view ch, std::string_view) { events.push_back("unsubscribed " + std::string(ch)); });
+  sub->start();
+  pub->start();
+  ASSERT_TRUE(run_until(ioc, [&] { return sub->up() && pub->up(); }));
+  ASSERT_TRUE(sub->subscribe({"node:a"}));
+  ASSERT_TRUE(run_until(ioc, [&] { return subscribed; }));
+  // Published, and only then (after Redis answered) unsubscribed: the messages are on their way to `sub`.
+  int64_t listeners = -1;
+  for (int i = 0; i < 50; ++i) pub->command({"PUBLISH", "node:a", std::to_string(i)});
+  pub->command({"PING"}, [&](const RedisReply*) { ASSERT_TRUE(sub->unsubscribe({"node:a"})); });
+  ASSERT_TRUE(run_until(ioc, [&] { return !events.empty() && events.back() == "unsubscribed node:a"; }));
+  pub->command({"PUBLISH", "node:a", "late"}, [&](const RedisReply* r) { listeners = r ? r->integer : -2; });
+  ASSERT_TRUE(run_until(ioc, [&] { return listeners != -1; }));
+  EXPECT_EQ(listeners, 0);
+  ASSERT_EQ(events.size(), 51u);
+  for (int i = 0; i < 50; ++i) EXPECT_EQ(events[i], std::to_string(i));
+}
+
 TEST(RedisConnection, ReconnectsAfterTheServerComesBack) {
   testing::RedisServer redis;
   ASSERT_TRUE(redis.ready());
