@@ -7,74 +7,16 @@
 #include <charconv>
 #include <climits>
 
+#include "core/json_text.h"
 #include "proto/encode.h"
+#include "routing/cluster_keys.h"
 #include "routing/cluster_scripts.h"
 
 namespace sb::routing {
 
 namespace asio = boost::asio;
 
-namespace {
-
-// Redis keys and channels (see routing/cluster_scripts.h).
-struct RoomKeys {
-  std::string meta, members, vers, channel;
-  explicit RoomKeys(const RoomId& r)
-      : meta("sb:room:{" + r.str() + "}"),
-        members(meta + ":members"),
-        vers(meta + ":vers"),
-        channel("sb:r:" + r.str()) {}
-};
-const std::string kRooms = "sb:rooms";
-std::string node_members(const std::string& node) {
-  return "sb:nodemembers:" + node;
-}
-std::string node_channel(const std::string& node) {
-  return "sb:n:" + node;
-}
-std::string peer_rooms(const std::string& peer) {
-  return "sb:pr:" + peer;
-}
-constexpr std::string_view kRoomChannelPrefix = "sb:r:";
-
-Body make_body(std::string s) {
-  return std::make_shared<const std::string>(std::move(s));
-}
-
-uint64_t to_u64(std::string_view s) {
-  uint64_t n = 0;
-  std::from_chars(s.data(), s.data() + s.size(), n);
-  return n;
-}
-
-// A room's settings from its meta hash (HGETALL: field, value, ...).
-rtc::Room header_from(const RedisReply& meta, uint64_t* ver = nullptr, bool* persistent = nullptr) {
-  rtc::Room h;
-  for (size_t i = 0; i + 1 < meta.elements.size(); i += 2) {
-    const std::string& k = meta.elements[i].str;
-    const std::string& v = meta.elements[i + 1].str;
-    if (k == "kind")
-      h.kind = v;
-    else if (k == "max_peers")
-      h.max_peers = to_u64(v);
-    else if (k == "metadata")
-      h.metadata = v;
-    else if (k == "created_at")
-      h.created_at = static_cast<int64_t>(to_u64(v));
-    else if (k == "persistent")
-      h.persistent = v == "1";
-    else if (k == "ver" && ver)
-      *ver = to_u64(v);
-  }
-  if (persistent) *persistent = h.persistent;
-  return h;
-}
-
-bool is_ok(const RedisReply* r) {
-  return r != nullptr && !r->is_error();
-}
-
-}  // namespace
+using namespace keys;
 
 Cluster::Cluster(ClusterOptions options, LocalBus& bus)
     : options_(std::move(options)),
@@ -229,6 +171,7 @@ void Cluster::tick() {
   if (stopped_) return;
   update_ready();
   expire_awaited();
+  if (ticks_++ % 4 == 0) count_rooms();
   nodes_ = registry_->nodes().size();
   if (cmd_->up()) {
     const auto sent = std::chrono::steady_clock::now();
@@ -532,11 +475,16 @@ void Cluster::forget_own(const RoomId& room, const PeerId& peer) {
 }
 
 bool Cluster::leave_script(const RoomId& room, const std::string& peer, std::string_view reason,
-                           const std::string& node, RedisConnection::Callback cb) {
+                           const std::string& node, RedisConnection::Callback cb, std::string_view why) {
   const RoomKeys k(room);
+  std::string extra;
+  if (!why.empty()) {
+    extra = ",\"why\":";
+    json_append_string(extra, why);
+  }
   commands_.fetch_add(1, std::memory_order_relaxed);
   return cmd_->command({"EVAL", scripts::kLeave, "6", k.meta, k.members, k.vers, kRooms, node_members(node),
-                        peer_rooms(peer), room.str(), peer, reason, k.channel},
+                        peer_rooms(peer), room.str(), peer, reason, k.channel, extra},
                        std::move(cb));
 }
 
@@ -680,13 +628,17 @@ void Cluster::apply(const RoomId& room, const wire::MemberEvent& ev, bool tell) 
     case wire::MemberEvent::leave: {
       const rtc::Member* x = r->find(ev.member.peer);
       if (!x) return;
+      const rtc::Member gone = *x;
+      // A closed room's members each get room-closed, and no peer-left.
       std::vector<std::tuple<uint32_t, std::string, PeerId>> told;
-      for (const rtc::Member* c : r->contacts(*x)) told.emplace_back(c->home, c->node, c->peer);
+      if (ev.reason != "room-closed")
+        for (const rtc::Member* c : r->contacts(*x)) told.emplace_back(c->home, c->node, c->peer);
       dir_.leave(room, ev.member.peer);
       if (tell && !told.empty()) {
         auto body = make_body(proto::peer_left(room, ev.member.peer, ev.reason));
         for (const auto& [home, node, peer] : told) tell_one(home, node, peer, body);
       }
+      if (gone.node == options_.node_id) evict_own(room, gone, ev);  // last: it may end the mirror
       return;
     }
     case wire::MemberEvent::move:  // its session moved to another node: nobody is told

@@ -46,6 +46,7 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -203,6 +204,47 @@ class Cluster final : public RemoteRelay, public ReplayLog {
   // The session's loop here is the one its peer id names (routing::shard_of).
   void take_session(SessionId session, UserId user, std::string secret, TakeDone done);
 
+  // --- Operators (the admin API, whichever node is asked; routing/cluster_admin.cpp)
+  // Each reads or changes the rooms in Redis, wherever their members are held;
+  // the nodes holding members tell them (kicked, room-closed, peer-left, the
+  // message) as for any membership change. Any thread; `done` runs on the
+  // cluster's loop, with `unavailable` when Redis cannot be reached.
+  struct AdminReply {
+    enum Status { ok, no_room, no_peer, exists, unavailable };
+    Status status = unavailable;
+    struct RoomSummary {
+      rtc::Room room;  // without members
+      size_t peers = 0;
+    };
+    std::vector<RoomSummary> rooms;    // admin_rooms: every room; room, create, set: the one
+    std::vector<rtc::Member> members;  // admin_peers: in join order; close: those removed; kick: the one
+    bool finished = false;             // kick: the room went with its last member
+    size_t recipients = 0;             // send
+  };
+  using AdminDone = std::function<void(AdminReply)>;
+  // Every room. One script, O(rooms).
+  void admin_rooms(AdminDone done);
+  // One room; with `metadata`, replaces its metadata first.
+  void admin_room(RoomId room, std::optional<std::string> metadata, AdminDone done);
+  // Its members in join order.
+  void admin_peers(RoomId room, AdminDone done);
+  // A persistent room made ahead of its peers (`exists` when the name is taken).
+  void admin_create(RoomId room, rtc::RoomConfig cfg, int64_t now, AdminDone done);
+  // `peer` leaves `room` with reason "kicked"; its node tells it `kicked {room, reason}`.
+  void admin_kick(RoomId room, PeerId peer, std::string reason, AdminDone done);
+  // Every member leaves (each gets room-closed, nobody peer-left) and the room goes.
+  void admin_close(RoomId room, AdminDone done);
+  // `frame` (a relay frame from "server") to `to`, or to every member of the room.
+  void admin_send(RoomId room, std::optional<PeerId> to, Body frame, AdminDone done);
+  // Cluster-wide rooms and room memberships, as of the last second. Any thread.
+  size_t room_count() const { return rooms_.load(std::memory_order_relaxed); }
+  size_t peer_count() const { return peers_.load(std::memory_order_relaxed); }
+  // A member held here was removed by an operator on any node (kicked,
+  // room-closed): its session must drop the room and get `notice`. Called on
+  // the cluster's loop. Set before start().
+  using EvictFn = std::function<void(uint32_t home, const PeerId& peer, const RoomId& room, Body notice)>;
+  void on_evicted(EvictFn fn) { on_evicted_ = std::move(fn); }
+
   // RemoteRelay (called by the LocalBus on a shard thread)
   void to_peer(uint32_t origin_shard, const PeerId& from, const PeerId& to, const RoomId& room, Relay frame,
                std::string ack_id) override;
@@ -278,9 +320,14 @@ class Cluster final : public RemoteRelay, public ReplayLog {
   void forget_if_unused(const RoomId& room);
   // Drops `peer` from this node's own members of `room`.
   void forget_own(const RoomId& room, const PeerId& peer);
-  // Runs the leave script for `peer` of `room`, held by `node`; false when not sent.
+  // Runs the leave script for `peer` of `room`, held by `node`; false when not
+  // sent. `why`, when not empty, goes with the event (a kick's reason).
   bool leave_script(const RoomId& room, const std::string& peer, std::string_view reason,
-                    const std::string& node, RedisConnection::Callback cb = {});
+                    const std::string& node, RedisConnection::Callback cb = {}, std::string_view why = {});
+  // An own member removed by someone else's leave event: see on_evicted.
+  void evict_own(const RoomId& room, const rtc::Member& m, const wire::MemberEvent& ev);
+  // Every second: the cluster-wide counts for room_count / peer_count.
+  void count_rooms();
   // Tells on_left_ about a leave script's reply when it removed a member.
   void report_left(const RoomId& room, const RedisReply* r, std::string_view reason);
   void reply(const std::string& node, wire::RelayReply r);
@@ -300,6 +347,10 @@ class Cluster final : public RemoteRelay, public ReplayLog {
   ClusterOptions options_;
   LocalBus& bus_;
   LeaveDone on_left_;
+  EvictFn on_evicted_;
+  std::atomic<size_t> rooms_{0};
+  std::atomic<size_t> peers_{0};
+  unsigned ticks_ = 0;
   boost::asio::io_context ioc_{1};
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;
   std::thread thread_;

@@ -13,6 +13,7 @@
 //   sb:room:{R}:members  hash: peer -> member JSON
 //   sb:room:{R}:vers     hash: peer -> the room version of its join (join order)
 //   sb:rooms             set of room names
+//   sb:peers             room memberships in the whole cluster (for the gauges)
 //   sb:nodemembers:<node> set of "R peer" held by a node (reaped when it is lost)
 //   sb:pr:<peer>         set of the rooms of a peer (read when its session moves)
 // Keys of a resumable session S of peer P (cluster mode with resume on):
@@ -51,12 +52,13 @@ redis.call('HSET', KEYS[2], ARGV[2], ARGV[3])
 redis.call('HSET', KEYS[3], ARGV[2], ver)
 redis.call('SADD', KEYS[5], ARGV[1] .. ' ' .. ARGV[2])
 redis.call('SADD', KEYS[6], ARGV[1])
+redis.call('INCR', 'sb:peers')
 redis.call('PUBLISH', ARGV[8], '{"ev":"join","ver":' .. ver .. ',"m":' .. ARGV[3] .. '}')
 return {'ok', tostring(ver), tostring(created), redis.call('HGETALL', KEYS[1])}
 )lua";
 
 // KEYS: meta, members, vers, rooms, nodemembers, peer rooms
-// ARGV: room, peer, reason, channel
+// ARGV: room, peer, reason, channel, extra (appended to the event: "" or `,"why":"<JSON-escaped text>"`)
 // -> {0} when the peer was not a member; {1, ver, finished, meta (HGETALL, as it was), member_json}
 inline constexpr const char* kLeave = R"lua(
 local mj = redis.call('HGET', KEYS[2], ARGV[2])
@@ -67,10 +69,11 @@ local pub = 'false'
 if string.find(mj, '"pub":true', 1, true) then pub = 'true' end
 redis.call('HDEL', KEYS[2], ARGV[2])
 redis.call('HDEL', KEYS[3], ARGV[2])
+redis.call('DECR', 'sb:peers')
 local meta = redis.call('HGETALL', KEYS[1])
 local ver = redis.call('HINCRBY', KEYS[1], 'ver', 1)
 redis.call('PUBLISH', ARGV[4], '{"ev":"leave","ver":' .. ver .. ',"peer":"' .. ARGV[2] .. '","pub":' .. pub ..
-           ',"reason":"' .. ARGV[3] .. '"}')
+           ',"reason":"' .. ARGV[3] .. '"' .. (ARGV[5] or '') .. '}')
 local finished = 0
 if redis.call('HLEN', KEYS[2]) == 0 and redis.call('HGET', KEYS[1], 'persistent') ~= '1' then
   redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
@@ -121,8 +124,68 @@ if redis.call('HEXISTS', KEYS[2], ARGV[2]) == 1 then return 0 end
 local ver = redis.call('HINCRBY', KEYS[1], 'ver', 1)
 redis.call('HSET', KEYS[2], ARGV[2], ARGV[3])
 redis.call('HSET', KEYS[3], ARGV[2], ver)
+redis.call('INCR', 'sb:peers')
 redis.call('PUBLISH', ARGV[10], '{"ev":"join","ver":' .. ver .. ',"m":' .. ARGV[3] .. '}')
 return 1
+)lua";
+
+// --- Operators (the admin API, whichever node is asked) --------------------------
+
+// Every room: {{name, meta (HGETALL), members}, ...}. O(rooms): one script, so
+// a listing is one consistent picture.
+inline constexpr const char* kRoomList = R"lua(
+local out = {}
+for _, r in ipairs(redis.call('SMEMBERS', 'sb:rooms')) do
+  local meta = 'sb:room:{' .. r .. '}'
+  out[#out + 1] = {r, redis.call('HGETALL', meta), redis.call('HLEN', meta .. ':members')}
+end
+return out
+)lua";
+
+// One room. KEYS: meta, members. ARGV: metadata to set (optional).
+// -> {} when there is no room; {meta (HGETALL), members}
+inline constexpr const char* kRoomInfo = R"lua(
+if redis.call('EXISTS', KEYS[1]) == 0 then return {} end
+if ARGV[1] then redis.call('HSET', KEYS[1], 'metadata', ARGV[1]) end
+return {redis.call('HGETALL', KEYS[1]), redis.call('HLEN', KEYS[2])}
+)lua";
+
+// A persistent room made ahead of its peers.
+// KEYS: meta, rooms. ARGV: room, kind, max_peers, metadata, now
+// -> {0} when it exists; {1, meta (HGETALL)}
+inline constexpr const char* kCreateRoom = R"lua(
+if redis.call('EXISTS', KEYS[1]) == 1 then return {0} end
+redis.call('HSET', KEYS[1], 'kind', ARGV[2], 'max_peers', ARGV[3], 'metadata', ARGV[4],
+           'created_at', ARGV[5], 'persistent', '1', 'ver', '0')
+redis.call('SADD', KEYS[2], ARGV[1])
+return {1, redis.call('HGETALL', KEYS[1])}
+)lua";
+
+// Closes a room: every member leaves with reason room-closed (one event each,
+// in join order is not needed: every node drops them all), then the room goes.
+// KEYS: meta, members, vers, rooms. ARGV: room, channel
+// -> {} when there is no room; {meta (HGETALL, as it was), {member_json, ...}}
+inline constexpr const char* kCloseRoom = R"lua(
+if redis.call('EXISTS', KEYS[1]) == 0 then return {} end
+local meta = redis.call('HGETALL', KEYS[1])
+local gone = {}
+local all = redis.call('HGETALL', KEYS[2])
+for i = 1, #all, 2 do
+  local peer, mj = all[i], all[i + 1]
+  local ok, m = pcall(cjson.decode, mj)
+  if ok and m.node then redis.call('SREM', 'sb:nodemembers:' .. m.node, ARGV[1] .. ' ' .. peer) end
+  redis.call('SREM', 'sb:pr:' .. peer, ARGV[1])
+  redis.call('DECR', 'sb:peers')
+  local pub = 'false'
+  if string.find(mj, '"pub":true', 1, true) then pub = 'true' end
+  local ver = redis.call('HINCRBY', KEYS[1], 'ver', 1)
+  redis.call('PUBLISH', ARGV[2], '{"ev":"leave","ver":' .. ver .. ',"peer":"' .. peer .. '","pub":' .. pub ..
+             ',"reason":"room-closed"}')
+  gone[#gone + 1] = mj
+end
+redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
+redis.call('SREM', KEYS[4], ARGV[1])
+return {meta, gone}
 )lua";
 
 // --- Sessions (resume on any node) ---------------------------------------------

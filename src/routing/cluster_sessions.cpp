@@ -29,6 +29,7 @@
 
 #include "proto/encode.h"
 #include "routing/cluster.h"
+#include "routing/cluster_keys.h"
 #include "routing/cluster_scripts.h"
 #include "routing/resume_store.h"
 
@@ -36,32 +37,9 @@ namespace sb::routing {
 
 namespace asio = boost::asio;
 
-namespace {
+using namespace keys;
 
-std::string session_key(const SessionId& s) {
-  return "sb:s:" + s.str();
-}
-std::string peer_node_key(const PeerId& p) {
-  return "sb:pn:" + p.str();
-}
-std::string log_key(const PeerId& p) {
-  return "sb:log:" + p.str();
-}
-std::string inbox_key(const PeerId& p) {
-  return "sb:in:" + p.str();
-}
-std::string node_sessions(const std::string& node) {
-  return "sb:nodesessions:" + node;
-}
-std::string node_channel(const std::string& node) {
-  return "sb:n:" + node;
-}
-bool is_ok(const RedisReply* r) {
-  return r != nullptr && !r->is_error();
-}
-Body make_body(std::string s) {
-  return std::make_shared<const std::string>(std::move(s));
-}
+namespace {
 
 // How often a session's log is trimmed: every this many frames.
 constexpr uint64_t kTrimEvery = 64;
@@ -236,7 +214,7 @@ void Cluster::take_session(SessionId session, UserId user, std::string secret, T
       t.done = std::move(done);
       commands_.fetch_add(1, std::memory_order_relaxed);
       const bool asked =
-          cmd_->command({"SMEMBERS", "sb:pr:" + peer.str()}, [this, peer](const RedisReply* rooms) {
+          cmd_->command({"SMEMBERS", peer_rooms(peer.str())}, [this, peer](const RedisReply* rooms) {
             auto it = takes_.find(peer);
             if (it == takes_.end()) return;
             if (!is_ok(rooms) || rooms->type != RedisReply::Type::array)
@@ -317,7 +295,7 @@ void Cluster::run_take(const PeerId& peer) {
   commands_.fetch_add(1, std::memory_order_relaxed);
   const bool sent = cmd_->command(
       {"EVAL", scripts::kTake, "6", session_key(t.record.session), log_key(peer), inbox_key(peer),
-       "sb:pr:" + peer.str(), node_sessions(t.from), node_sessions(options_.node_id), s, peer.str(), t.from,
+       peer_rooms(peer.str()), node_sessions(t.from), node_sessions(options_.node_id), s, peer.str(), t.from,
        options_.node_id, std::to_string(t.home)},
       [this, peer](const RedisReply* r) {
         auto pending = takes_.find(peer);
@@ -450,7 +428,7 @@ void Cluster::reap_sessions(const std::string& node) {
   cmd_->command({"SMEMBERS", set}, [this, node, set](const RedisReply* r) {
     if (!is_ok(r) || r->type != RedisReply::Type::array) return;
     for (const auto& e : r->elements)
-      cmd_->command({"EVAL", scripts::kSessionEnd, "2", "sb:s:" + e.str, set, e.str, node});
+      cmd_->command({"EVAL", scripts::kSessionEnd, "2", session_key(SessionId(e.str)), set, e.str, node});
     if (!r->elements.empty())
       spdlog::warn("cluster: forgot {} sessions of lost node {}", r->elements.size(), node);
   });

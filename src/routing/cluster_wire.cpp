@@ -163,6 +163,7 @@ bool parse_event(std::string_view text, MemberEvent& out) {
     out.member.peer = PeerId(std::string_view(*peer));
     out.member.publisher = pub->get_bool();
     out.reason.assign(reason->data(), reason->size());
+    if (const json::string* why = str(o, "why")) out.why.assign(why->data(), why->size());
     return true;
   }
   return false;

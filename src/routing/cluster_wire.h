@@ -35,7 +35,8 @@ struct MemberEvent {
   Kind kind = join;
   uint64_t ver = 0;
   rtc::Member member;  // join, update, move: the member; leave: only peer and publisher
-  std::string reason;  // leave: left|disconnected|kicked|node-lost|...
+  std::string reason;  // leave: left|disconnected|kicked|node-lost|room-closed|...
+  std::string why;     // leave, kicked: the operator's reason
 };
 // A membership event as published by the scripts. O(size).
 bool parse_event(std::string_view json, MemberEvent& out);

@@ -132,7 +132,13 @@ Response AdminApi::handle(const Request& req, std::string_view remote) const {
     if (audit_) audit_->write(AuditEvent{"admin", "denied", "forbidden", {}, {}, remote, {}, what});
     return json_error(req, http::status::forbidden, "forbidden", who.detail);
   }
-  Response res = route(req, *url, who);
+  Response res = [&] {
+    try {
+      return route(req, *url, who);
+    } catch (const RoomAdminUnavailable& e) {
+      return json_error(req, http::status::service_unavailable, "unavailable", e.what());
+    }
+  }();
   // Reads are not actions; everything else is recorded with its outcome.
   if (audit_ && req.method() != http::verb::get && req.method() != http::verb::head) {
     const std::string detail = what + " " + std::to_string(res.result_int());

@@ -74,10 +74,26 @@ std::string resolve_static(const std::string& root, std::string_view decoded_pat
 
 }  // namespace
 
+namespace {
+bool is_admin_path(std::string_view path) {
+  return path == "/v1/rooms" || path.starts_with("/v1/rooms/");
+}
+}  // namespace
+
 bool is_async_route(const HttpContext& ctx, const Request& req) {
-  if (!ctx.token) return false;
+  if (!ctx.token && !ctx.admin_async) return false;
   auto url = boost::urls::parse_origin_form(req.target());
-  return url && url->path() == "/v1/token";
+  if (!url) return false;
+  const std::string path = url->path();
+  return (ctx.token && path == "/v1/token") || (ctx.admin_async && is_admin_path(path));
+}
+
+void handle_async(const HttpContext& ctx, const Request& req, const std::string& client_ip,
+                  HttpContext::Done done) {
+  auto url = boost::urls::parse_origin_form(req.target());
+  if (ctx.admin_async && url && is_admin_path(url->path()))
+    return ctx.admin_async(req, client_ip, std::move(done));
+  ctx.token(req, client_ip, std::move(done));
 }
 
 Response handle_request(const HttpContext& ctx, const Request& req, std::string_view remote) {
@@ -99,7 +115,7 @@ Response handle_request(const HttpContext& ctx, const Request& req, std::string_
     res.set(http::field::cache_control, "no-store");
     return res;
   }
-  if (path == "/v1/rooms" || path.starts_with("/v1/rooms/")) {
+  if (is_admin_path(path)) {
     if (!ctx.admin) return json_error(req, http::status::not_found, "not-found", "no admin API");
     return ctx.admin(req, remote);
   }

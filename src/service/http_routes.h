@@ -39,10 +39,16 @@ struct HttpContext {
   using Done = std::function<void(Response)>;
   // POST /v1/token (identity/token_endpoint). Unset: 404.
   std::function<void(const Request&, const std::string& client_ip, Done done)> token;
+  // Cluster mode: the admin API, answered off the loop (it waits for Redis).
+  // When set, it replaces `admin`.
+  std::function<void(const Request&, const std::string& client_ip, Done done)> admin_async;
 };
 
 // True when `req` goes to an asynchronous route of `ctx` (see HttpContext).
 bool is_async_route(const HttpContext& ctx, const Request& req);
+// Starts the asynchronous route `req` goes to (is_async_route was true).
+void handle_async(const HttpContext& ctx, const Request& req, const std::string& client_ip,
+                  HttpContext::Done done);
 
 // `remote` is the client's address (for the audit log of the admin API).
 Response handle_request(const HttpContext& ctx, const Request& req, std::string_view remote = {});

@@ -104,7 +104,7 @@ void HttpSessionT<Stream>::on_read(beast::error_code ec, size_t) {
   const std::string ip = request_client_ip(req);
   if (is_async_route(*shard_.http, req)) {
     // The handler answers later, from another thread: back to this loop to write.
-    shard_.http->token(req, ip, [self = this->shared_from_this()](Response res) {
+    handle_async(*shard_.http, req, ip, [self = this->shared_from_this()](Response res) {
       boost::asio::post(self->shard_.ioc, [self, r = std::make_shared<Response>(std::move(res))] {
         self->respond(std::move(*r));
       });

@@ -41,16 +41,6 @@ rtc::Room header(const rtc::Room& r) {
 }
 }  // namespace
 
-std::string_view to_string(RoomEventType t) {
-  switch (t) {
-    case RoomEventType::room_started: return "room_started";
-    case RoomEventType::room_finished: return "room_finished";
-    case RoomEventType::peer_joined: return "peer_joined";
-    case RoomEventType::peer_left: return "peer_left";
-  }
-  return "?";
-}
-
 Hub::Hub(HubConfig cfg, const auth::JwtVerifier& verifier, routing::LocalBus& bus, Metrics& metrics,
          RoomEventSink* events)
     : cfg_(std::move(cfg)),
@@ -234,17 +224,7 @@ void Hub::check_expiry(Session& s, int64_t now_unix) {
 }
 
 void Hub::emit(RoomEventType type, const rtc::Room& room, const rtc::Member* peer, std::string_view reason) {
-  if (!events_) return;
-  RoomEvent e;
-  e.type = type;
-  e.at = unix_now();
-  e.room = room.id;
-  e.kind = room.kind;
-  e.metadata = room.metadata;
-  e.room_created_at = room.created_at;
-  if (peer) e.peer = *peer;
-  e.reason = std::string(reason);
-  events_->publish(std::move(e));
+  publish_room_event(events_, type, room, peer, reason);
 }
 
 void Hub::join(Session& s, const proto::ClientMessage& m) {
@@ -313,6 +293,12 @@ void Hub::set_cluster(routing::Cluster* cluster) {
     bus_.run_on(static_cast<uint32_t>(home), [this, home, peer, session, done = std::move(done)]() mutable {
       release(static_cast<uint32_t>(home), peer, session, std::move(done));
     });
+  });
+  // Its own member removed by an operator on any node: out of the room, told why.
+  cluster_->on_evicted([this](uint32_t home, const PeerId& peer, const RoomId& room, routing::Body notice) {
+    if (home >= bus_.shard_count()) return;
+    bus_.run_on(home,
+                [this, home, peer, room, notice = std::move(notice)] { evicted(home, peer, room, notice); });
   });
   // Every removal the cluster makes (also of a lost node's peers) is reported
   // by the node that made it, for webhooks. On the cluster's thread.

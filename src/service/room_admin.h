@@ -1,14 +1,17 @@
 // service/room_admin.h — what an operator can see and do to rooms.
 //
-// The admin REST API (admin_api.h) is written against this interface; the Hub
-// implements it over the room directory. Every call is synchronous: it takes
-// the directory lock once, so after it returns the change is visible to every
-// later call (peers hear about it by messages posted to their own loops).
-// Cost: O(room size) under the directory lock, O(rooms) for the listing.
+// The admin REST API (admin_api.h) is written against this interface. Every
+// call is synchronous: after it returns, the change is visible to every later
+// call (peers hear about it by messages posted to their own loops).
+// - The Hub implements it over its room directory (one node): one lock, O(room
+//   size) under it, O(rooms) for the listing.
+// - ClusterRoomAdmin over Redis (cluster mode): one or two Redis round trips,
+//   waited for, so it runs off the event loops (HttpContext::admin_async).
 #pragma once
 
 #include <cstdint>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -37,6 +40,12 @@ struct PeerInfo {
 };
 
 enum class AdminStatus { ok, no_room, no_peer, exists };
+
+// Thrown by an implementation that cannot reach the rooms (cluster mode, Redis
+// unreachable): the admin API answers 503.
+struct RoomAdminUnavailable : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
 
 class RoomAdmin {
  public:

@@ -37,4 +37,9 @@ class RoomEventSink {
   virtual void publish(RoomEvent event) = 0;
 };
 
+// Publishes the event `type` about `room` (its members are not read) and
+// `peer`, stamped now, to `sink` (null: nothing).
+void publish_room_event(RoomEventSink* sink, RoomEventType type, const rtc::Room& room,
+                        const rtc::Member* peer, std::string_view reason);
+
 }  // namespace sb::service

@@ -6,6 +6,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
@@ -24,6 +25,7 @@
 #include "service/admission.h"
 #include "service/audit_log.h"
 #include "service/client_address.h"
+#include "service/cluster_room_admin.h"
 #include "service/http_session.h"
 #include "service/hub.h"
 #include "service/ice_api.h"
@@ -53,7 +55,9 @@ struct Server::Impl {
   std::unique_ptr<Hub> hub;
   std::unique_ptr<routing::Cluster> cluster;  // null without --redis; stopped after the shards' threads end
   std::unique_ptr<AdminAuth> admin_auth;
+  std::unique_ptr<ClusterRoomAdmin> cluster_rooms;  // cluster mode: the admin API's rooms
   std::unique_ptr<AdminApi> admin_api;
+  std::unique_ptr<asio::thread_pool> admin_pool;  // cluster mode: serves the admin API
   std::unique_ptr<Admission> admission;
   std::unique_ptr<TrustedProxies> trusted_proxies;
   // POST /v1/token (null unless --user-db or --auth-backend-url). Its workers
@@ -80,6 +84,10 @@ struct Server::Impl {
   // operation when its loop stopped is only destroyed with its io_context.
   // What lives on shard 0's io_context goes before that io_context.
   ~Impl() {
+    if (admin_pool) {  // a request under way waits for the cluster (bounded); queued ones are dropped
+      admin_pool->stop();
+      admin_pool->join();
+    }
     cluster.reset();                   // its thread posts to the shards: gone before they are
     if (oidc_keys) oidc_keys->stop();  // no key-fetch callback may reach a session from now on
     tokens.reset();
@@ -304,8 +312,9 @@ bool Server::Impl::setup() {
     hub->set_cluster(cluster.get());
   }
   hub->set_audit(audit.get());
-  metrics->rooms = [this] { return hub->room_count(); };
-  metrics->peers = [this] { return hub->peer_count(); };
+  // In cluster mode the gauges count the whole cluster (every node says the same).
+  metrics->rooms = [this] { return cluster ? cluster->room_count() : hub->room_count(); };
+  metrics->peers = [this] { return cluster ? cluster->peer_count() : hub->peer_count(); };
   if (cluster)
     metrics->cluster = [this] {
       return Metrics::ClusterFigures{static_cast<double>(cluster->redis_rtt_us()) / 1e6,
@@ -316,7 +325,18 @@ bool Server::Impl::setup() {
   if (oidc)
     admin_auth->set_token_check(
         [this](std::string_view token, int64_t now) { return hub->verify_token(token, now); });
-  admin_api = std::make_unique<AdminApi>(*hub, *admin_auth);
+  if (cluster) {
+    cluster_rooms = std::make_unique<ClusterRoomAdmin>(
+        *cluster, rtc::RoomLimits{cfg.max_room_peers, cfg.max_broadcast_peers}, webhooks.get());
+    admin_api = std::make_unique<AdminApi>(*cluster_rooms, *admin_auth);
+    // It waits for Redis: served by a thread of its own, one request at a time, never on a loop.
+    admin_pool = std::make_unique<asio::thread_pool>(1);
+    http.admin_async = [this](const Request& req, const std::string& ip, HttpContext::Done done) {
+      asio::post(*admin_pool, [this, req, ip, done = std::move(done)] { done(admin_api->handle(req, ip)); });
+    };
+  } else {
+    admin_api = std::make_unique<AdminApi>(*hub, *admin_auth);
+  }
   admin_api->set_audit(audit.get());
   http.metrics = [this] { return metrics->render(); };
   http.admin = [this](const Request& req, std::string_view remote) { return admin_api->handle(req, remote); };

@@ -14,6 +14,7 @@ namespace json = boost::json;
 class FakeRooms final : public RoomAdmin {
  public:
   std::vector<RoomInfo> rooms() override {
+    if (unreachable) throw RoomAdminUnavailable("Redis is gone");
     std::vector<RoomInfo> v;
     for (auto& [k, r] : rooms_) v.push_back(r);
     return v;
@@ -41,6 +42,7 @@ class FakeRooms final : public RoomAdmin {
     return AdminStatus::ok;
   }
   AdminStatus close_room(const RoomId& id) override {
+    if (unreachable) throw RoomAdminUnavailable("Redis is gone");
     return rooms_.erase(id.str()) ? AdminStatus::ok : AdminStatus::no_room;
   }
   AdminStatus kick(const RoomId& id, const PeerId& peer, std::string_view reason) override {
@@ -66,6 +68,7 @@ class FakeRooms final : public RoomAdmin {
   std::map<std::string, RoomInfo> rooms_;
   std::map<std::string, std::vector<PeerInfo>> peers_;
   std::string last_reason, last_data;
+  bool unreachable = false;  // every call above that checks it throws, as ClusterRoomAdmin does
 };
 
 class AdminApiTest : public ::testing::Test {
@@ -95,6 +98,16 @@ TEST_F(AdminApiTest, NeedsTheKey) {
   EXPECT_EQ(code(r), "unauthorized");
   EXPECT_NE(r.find(http::field::www_authenticate), r.end());
   EXPECT_EQ(call(http::verb::get, "/v1/rooms", {}, "nope").result(), http::status::unauthorized);
+}
+
+TEST_F(AdminApiTest, UnreachableRoomsAre503AndTheNextCallWorks) {
+  rooms_.unreachable = true;
+  auto r = call(http::verb::get, "/v1/rooms");
+  EXPECT_EQ(r.result(), http::status::service_unavailable);
+  EXPECT_EQ(code(r), "unavailable");
+  EXPECT_EQ(call(http::verb::delete_, "/v1/rooms/lobby").result(), http::status::service_unavailable);
+  rooms_.unreachable = false;
+  EXPECT_EQ(call(http::verb::get, "/v1/rooms").result(), http::status::ok);
 }
 
 TEST_F(AdminApiTest, CreateListGetPatchDelete) {

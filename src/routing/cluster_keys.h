@@ -1,0 +1,89 @@
+// routing/cluster_keys.h — the Redis keys and channels of cluster mode, and
+// the small reply helpers the cluster's files share (see
+// routing/cluster_scripts.h for what each key holds). Internal to routing/.
+#pragma once
+
+#include <charconv>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "core/ids.h"
+#include "routing/redis_connection.h"
+#include "rtc/room_directory.h"
+
+namespace sb::routing::keys {
+
+struct RoomKeys {
+  std::string meta, members, vers, channel;
+  explicit RoomKeys(const RoomId& r)
+      : meta("sb:room:{" + r.str() + "}"),
+        members(meta + ":members"),
+        vers(meta + ":vers"),
+        channel("sb:r:" + r.str()) {}
+};
+inline const std::string kRooms = "sb:rooms";
+inline const std::string kPeerCount = "sb:peers";  // room memberships in the whole cluster
+inline constexpr std::string_view kRoomChannelPrefix = "sb:r:";
+
+inline std::string node_members(const std::string& node) {
+  return "sb:nodemembers:" + node;
+}
+inline std::string node_channel(const std::string& node) {
+  return "sb:n:" + node;
+}
+inline std::string peer_rooms(const std::string& peer) {
+  return "sb:pr:" + peer;
+}
+inline std::string session_key(const SessionId& s) {
+  return "sb:s:" + s.str();
+}
+inline std::string peer_node_key(const PeerId& p) {
+  return "sb:pn:" + p.str();
+}
+inline std::string log_key(const PeerId& p) {
+  return "sb:log:" + p.str();
+}
+inline std::string inbox_key(const PeerId& p) {
+  return "sb:in:" + p.str();
+}
+inline std::string node_sessions(const std::string& node) {
+  return "sb:nodesessions:" + node;
+}
+
+inline std::shared_ptr<const std::string> make_body(std::string s) {
+  return std::make_shared<const std::string>(std::move(s));
+}
+inline uint64_t to_u64(std::string_view s) {
+  uint64_t n = 0;
+  std::from_chars(s.data(), s.data() + s.size(), n);
+  return n;
+}
+inline bool is_ok(const RedisReply* r) {
+  return r != nullptr && !r->is_error();
+}
+
+// A room's settings from its meta hash (HGETALL: field, value, ...).
+inline rtc::Room header_from(const RedisReply& meta, uint64_t* ver = nullptr, bool* persistent = nullptr) {
+  rtc::Room h;
+  for (size_t i = 0; i + 1 < meta.elements.size(); i += 2) {
+    const std::string& k = meta.elements[i].str;
+    const std::string& v = meta.elements[i + 1].str;
+    if (k == "kind")
+      h.kind = v;
+    else if (k == "max_peers")
+      h.max_peers = to_u64(v);
+    else if (k == "metadata")
+      h.metadata = v;
+    else if (k == "created_at")
+      h.created_at = static_cast<int64_t>(to_u64(v));
+    else if (k == "persistent")
+      h.persistent = v == "1";
+    else if (k == "ver" && ver)
+      *ver = to_u64(v);
+  }
+  if (persistent) *persistent = h.persistent;
+  return h;
+}
+
+}  // namespace sb::routing::keys
