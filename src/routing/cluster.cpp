@@ -544,11 +544,11 @@ void Cluster::on_message(std::string_view channel, std::string_view payload) {
       Relay frame{make_body(std::move(p.body)), p.type, Clock::now(), p.from_viewer};
       const PeerId to = p.to;
       const RoomId room = p.room;
-      if (hold_for(to, room, frame, true)) {  // its session is on its way here: delivered once installed
-        if (!p.ack_id.empty())
-          reply(p.origin_node, wire::RelayReply{p.from, p.origin_shard, p.ack_id, Admission::ok, {}});
+      // Its session is on its way here: delivered once installed, answered once stored.
+      if (hold_for(
+              to, room, frame, true,
+              Answer{p.origin_node, wire::RelayReply{p.from, p.origin_shard, p.ack_id, Admission::ok, {}}}))
         return;
-      }
       bus_.deliver_here(
           to, room, std::move(frame),
           [this, node = std::move(p.origin_node), from = std::move(p.from), shard = p.origin_shard,

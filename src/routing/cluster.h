@@ -88,6 +88,11 @@ class Cluster final : public RemoteRelay, public ReplayLog {
     UserId user;
     std::string secret;
   };
+  // The answer to a relay from another node: to `node`, about `reply.to`'s message.
+  struct Answer {
+    std::string node;
+    wire::RelayReply reply;
+  };
   // What a node that takes a session over gets (see take_session).
   struct Taken {
     enum Status { ok, refused, unavailable };
@@ -106,6 +111,9 @@ class Cluster final : public RemoteRelay, public ReplayLog {
       RoomId room;
       Relay frame;
       bool relay = true;
+      // A relay whose sender waits for its answer (or is told a refusal):
+      // given once the frame is stored (answer_held), not when it is held.
+      std::optional<Answer> answer;
     };
     std::vector<Held> held;
     static Taken failure(Status st, std::string why) {
@@ -203,6 +211,12 @@ class Cluster final : public RemoteRelay, public ReplayLog {
   // once (then it runs before anything posted there later).
   // The session's loop here is the one its peer id names (routing::shard_of).
   void take_session(SessionId session, UserId user, std::string secret, TakeDone done);
+  // Sends the answers to held relays (Taken::Held::answer, verdicts filled in)
+  // once every frame stamped before this call is stored in Redis, so an ack
+  // never promises a frame a dying node could still lose. Any thread.
+  void answer_held(std::vector<Answer> answers);
+  // The answers owed for held relays that will not be delivered (`unavailable`).
+  static std::vector<Answer> refused(std::vector<Taken::Held>& held);
 
   // --- Operators (the admin API, whichever node is asked; routing/cluster_admin.cpp)
   // Each reads or changes the rooms in Redis, wherever their members are held;
@@ -307,7 +321,8 @@ class Cluster final : public RemoteRelay, public ReplayLog {
   void run_take(const PeerId& peer);
   void finish_take(const PeerId& peer, Taken result);
   // Keeps a frame for a session being taken over, if one is holding for `peer` / for `room`'s members.
-  bool hold_for(const PeerId& peer, const RoomId& room, const Relay& frame, bool relay);
+  bool hold_for(const PeerId& peer, const RoomId& room, const Relay& frame, bool relay,
+                std::optional<Answer> answer = std::nullopt);
   void hold_for_room(const RoomId& room, const PeerId& except, const Relay& frame, bool relay,
                      const PeerId* about = nullptr);
   void put_session(const SessionRecord& r);

@@ -321,7 +321,7 @@ void Cluster::run_take(const PeerId& peer) {
           wire::PeerRelay p;
           if (!wire::decode(e.str, p)) continue;
           out.held.push_back(
-              {p.room, Relay{make_body(std::move(p.body)), p.type, Clock::now(), p.from_viewer}, true});
+              {p.room, Relay{make_body(std::move(p.body)), p.type, Clock::now(), p.from_viewer}, true, {}});
         }
         for (auto& h : tk.held) out.held.push_back(std::move(h));
         tk.held.clear();
@@ -350,6 +350,7 @@ void Cluster::finish_take(const PeerId& peer, Taken result) {
   if (t.timer) t.timer->cancel();
   if (result.status != Taken::ok) {
     spdlog::info("cluster: resume of {} from node {} failed: {}", peer.str(), t.from, result.why);
+    answer_held(refused(t.held));  // what was held for it is lost here: `unavailable`, not an ack
     for (const RoomId& room : t.rooms) forget_if_unused(room);
   } else {
     spdlog::info("cluster: took session of {} from node {} ({} frames stored, {} waiting)", peer.str(),
@@ -358,11 +359,30 @@ void Cluster::finish_take(const PeerId& peer, Taken result) {
   t.done(std::move(result));
 }
 
-bool Cluster::hold_for(const PeerId& peer, const RoomId& room, const Relay& frame, bool relay) {
+bool Cluster::hold_for(const PeerId& peer, const RoomId& room, const Relay& frame, bool relay,
+                       std::optional<Answer> answer) {
   auto it = takes_.find(peer);
   if (it == takes_.end() || !it->second.holding) return false;
-  it->second.held.push_back({room, frame, relay});
+  it->second.held.push_back({room, frame, relay, std::move(answer)});
   return true;
+}
+
+std::vector<Cluster::Answer> Cluster::refused(std::vector<Taken::Held>& held) {
+  std::vector<Answer> out;
+  for (auto& h : held)
+    if (h.answer) {
+      h.answer->reply.verdict = 3;  // unavailable (LocalBus::reply)
+      out.push_back(std::move(*h.answer));
+    }
+  return out;
+}
+
+void Cluster::answer_held(std::vector<Answer> answers) {
+  if (answers.empty()) return;
+  barrier([this, answers = std::move(answers)]() mutable {
+    for (Answer& a : answers)
+      if (a.reply.verdict != Admission::ok || !a.reply.ack_id.empty()) reply(a.node, std::move(a.reply));
+  });
 }
 
 void Cluster::hold_for_room(const RoomId& room, const PeerId& except, const Relay& frame, bool relay,
@@ -370,7 +390,7 @@ void Cluster::hold_for_room(const RoomId& room, const PeerId& except, const Rela
   for (auto& [peer, t] : takes_) {
     if (!t.holding || peer == except || (about && peer == *about)) continue;
     if (std::find(t.rooms.begin(), t.rooms.end(), room) != t.rooms.end())
-      t.held.push_back({room, frame, relay});
+      t.held.push_back({room, frame, relay, {}});
   }
 }
 

@@ -636,7 +636,10 @@ void Hub::adopt(const std::shared_ptr<AttachRequest>& req, routing::Cluster::Tak
   const PeerId peer = taken.record.peer;
   const SessionId id = req->session;
   routing::ShardTable& table = bus_.table(home);
-  if (table.find(peer) || resumed_[home].count(id)) return refuse_resume(req, "already held here");
+  if (table.find(peer) || resumed_[home].count(id)) {
+    cluster_->answer_held(routing::Cluster::refused(taken.held));
+    return refuse_resume(req, "already held here");
+  }
   auto p = std::make_shared<ResumedSession>(home, bus_,
                                             [this, home, id] { end_session(home, id, "resume-overflow"); });
   p->set_drain([this, home, id] { drain_held(home, id); });
@@ -665,18 +668,31 @@ void Hub::adopt(const std::shared_ptr<AttachRequest>& req, routing::Cluster::Tak
   resumed_[home][id] = p;
   if (gap) {  // frames after last_seq are no longer stored: it cannot go on exactly
     end_session(home, id, "resume-overflow");
+    cluster_->answer_held(routing::Cluster::refused(taken.held));
     return refuse_resume(req, "frames after last_seq no longer stored");
   }
   const size_t replayed = reattach(*p, *req, /*forward=*/true);
   // Then what came for it while it moved, as it would have been delivered.
+  // Their senders are answered once these frames are stored.
   size_t held = 0;
-  for (const auto& h : taken.held) {
-    const bool take =
-        h.relay ? p->admit(h.room, h.frame).verdict == routing::Admission::ok : p->in_room(h.room);
-    if (!take) continue;
-    p->deliver(h.frame.body);
-    ++held;
+  std::vector<routing::Cluster::Answer> answers;
+  for (auto& h : taken.held) {
+    routing::Admission a{routing::Admission::ok, {}};
+    if (h.relay)
+      a = p->admit(h.room, h.frame);
+    else if (!p->in_room(h.room))
+      a.verdict = routing::Admission::absent;
+    if (a.verdict == routing::Admission::ok) {
+      p->deliver(h.frame.body);
+      ++held;
+    }
+    if (h.answer) {
+      h.answer->reply.verdict = static_cast<uint8_t>(a.verdict);
+      h.answer->reply.reason = std::string(a.reason);
+      answers.push_back(std::move(*h.answer));
+    }
   }
+  cluster_->answer_held(std::move(answers));
   spdlog::info("resumed peer={} session={} from another node replayed={} waiting={} loop={}", peer.str(),
                id.str(), replayed, held, home);
 }
