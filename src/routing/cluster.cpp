@@ -27,6 +27,8 @@ Cluster::Cluster(ClusterOptions options, LocalBus& bus)
       node_channel_(node_channel(options_.node_id)) {
   cmd_ = RedisConnection::create(ioc_, options_.redis, options_.redis_options);
   sub_ = RedisConnection::create(ioc_, options_.redis, options_.redis_options);
+  // A claim on a lost node outlives the grace period and the clean-up after it.
+  options_.registry.claim_ttl = options_.lost_grace + 2 * options_.registry.ttl;
   registry_ = NodeRegistry::create(ioc_, cmd_, options_.node_id, options_.registry);
 }
 
@@ -729,8 +731,9 @@ void Cluster::reap(const std::string& node, std::function<void()> next) {
     if (!is_ok(r) || r->type != RedisReply::Type::array) return next();
     auto left = std::make_shared<size_t>(r->elements.size());
     spdlog::warn("cluster: removing {} members of lost node {}", *left, node);
-    auto finish = [this, set, next] {
+    auto finish = [this, set, node, next] {
       cmd_->command({"DEL", set});
+      registry_->forget(node);
       next();
     };
     if (*left == 0) return finish();

@@ -83,6 +83,10 @@ return {live, dead}
 )lua";
 }  // namespace
 
+void NodeRegistry::forget(const std::string& node) {
+  redis_->command({"SREM", kNodes, node});
+}
+
 void NodeRegistry::scan() {
   redis_->command({"EVAL", kScanScript, "1", kNodes}, [weak = weak_from_this()](const RedisReply* r) {
     auto self = weak.lock();
@@ -94,15 +98,15 @@ void NodeRegistry::scan() {
     for (const auto& e : r->elements[1].elements) {
       const std::string node = e.str;
       if (node == self->id_) continue;  // our own key is being renewed right now
-      // Expired: whoever sets the reap key first does the clean-up.
-      const std::string reaper_ttl = std::to_string(self->options_.ttl.count() * 10);
+      // Expired: whoever sets the reap key first does the clean-up. It stays
+      // listed meanwhile, so that a claimer that dies is replaced.
+      const std::string claim_ttl = std::to_string(self->options_.claim_ttl.count());
       self->redis_->command(
-          {"SET", reap_key(node), self->id_, "NX", "PX", reaper_ttl}, [weak, node](const RedisReply* won) {
+          {"SET", reap_key(node), self->id_, "NX", "PX", claim_ttl}, [weak, node](const RedisReply* won) {
             auto me = weak.lock();
             if (!me || !me->running_ || won == nullptr || won->type != RedisReply::Type::status)
-              return;  // nil: another node reaps it
+              return;  // nil: claimed by a node (perhaps this one) already
             spdlog::warn("cluster: node {} lost (no heartbeat); reaping its sessions", node);
-            me->redis_->command({"SREM", kNodes, node});
             if (me->on_lost_) me->on_lost_(node);
           });
     }

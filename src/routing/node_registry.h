@@ -3,9 +3,12 @@
 // Each node keeps a key `sb:node:<id>` alive in Redis (SET .. PX ttl, renewed
 // every heartbeat) and is listed in the set `sb:nodes`. Every heartbeat it
 // also reads the set and the keys back: a listed node whose key expired has
-// stopped heartbeating (killed, partitioned, hung). Exactly one survivor reaps
-// it (SET sb:reap:<id> NX decides) and hears on_lost(id), so the clean-up of
-// its peers happens once in the cluster; then the node leaves the set.
+// stopped heartbeating (killed, partitioned, hung). Exactly one survivor at a
+// time claims it (SET sb:reap:<id> NX PX claim_ttl decides) and hears
+// on_lost(id), so the clean-up of its peers happens once in the cluster; the
+// node stays listed until the claimer has cleaned up and calls forget(id). If
+// the claimer dies first, its claim expires and another survivor claims the
+// node at its next heartbeat.
 //
 // After a Redis outage the node registers again as soon as the connection is
 // back; while Redis is unreachable, ready() is false (/readyz reports it).
@@ -30,6 +33,9 @@ struct NodeRegistryOptions {
   std::chrono::milliseconds heartbeat{1000};
   std::chrono::milliseconds ttl{3000};  // a node is lost this long after its last heartbeat
   std::string info = "{}";              // JSON stored in the node's key (address, start time), for operators
+  // How long a claim on a lost node holds: longer than the claimer needs to
+  // clean up after it (the owner's grace period plus the clean-up itself).
+  std::chrono::milliseconds claim_ttl{30000};
 };
 
 class NodeRegistry : public std::enable_shared_from_this<NodeRegistry> {
@@ -46,6 +52,8 @@ class NodeRegistry : public std::enable_shared_from_this<NodeRegistry> {
   void on_lost(LostHandler h) { on_lost_ = std::move(h); }
 
   void start();
+  // The lost `node` is cleaned up: it leaves the set (its claim expires by itself).
+  void forget(const std::string& node);
   // Stops heartbeating and, when `leave` and Redis is reachable, deregisters
   // at once (a clean shutdown): others then see the node gone without
   // reaping it.

@@ -175,6 +175,43 @@ test('SIGKILL of a node: the others see its peers leave with reason node-lost', 
   assert.equal(await redis.cli('SISMEMBER', 'sb:nodes', 'n4'), '0');
 });
 
+test('a survivor that claimed a lost node and died before cleaning up is replaced by another', async () => {
+  const cl = await startCluster({ nodes: 3, args: ['--node-heartbeat-ms', '200', '--node-ttl-ms', '1000',
+    '--resume-window-s', '2', '--threads', '1'] });
+  const down = [];
+  try {
+    const room = uniqueRoom('reaper');
+    const peers = [];
+    for (const n of cl.nodes) {
+      const p = await connectPeer(n, { name: `r@${n.nodeId}` });
+      await join(p, room);
+      for (const q of peers) await q.next({ type: 'peer-joined', room, peer: p.peer });
+      peers.push(p);
+    }
+    const [n1, n2, n3] = cl.nodes;
+    const claimed = Promise.any([n2, n3].map((n) =>
+      n.waitForLine('stderr', /node n1 lost \(no heartbeat\)/, { timeout: 15000 }).then(() => n)));
+    down.push(n1);
+    await n1.stop({ signal: 'SIGKILL' });
+    const claimer = await claimed;
+    // Within its 2 s grace period: it never cleans up after n1.
+    down.push(claimer);
+    await claimer.stop({ signal: 'SIGKILL' });
+    const survivor = claimer === n2 ? n3 : n2;
+    const s = peers[cl.nodes.indexOf(survivor)];
+    // Once the dead claimer's claim expires, the survivor claims n1 (and the claimer) and reaps both.
+    const gone = new Set();
+    while (gone.size < 2) {
+      const left = await s.next({ type: 'peer-left', room, reason: 'node-lost' }, { timeout: 20000 });
+      gone.add(left.peer);
+    }
+    assert.deepEqual([...gone].sort(), [peers[0].peer, peers[cl.nodes.indexOf(claimer)].peer].sort());
+    for (const id of [n1.nodeId, claimer.nodeId]) assert.equal(await cl.redis.cli('SISMEMBER', 'sb:nodes', id), '0');
+  } finally {
+    await cl.stop({ expectedDown: down });
+  }
+});
+
 test('Redis outage: not ready, joins unavailable, local relays go on; then everything comes back', async () => {
   const room = uniqueRoom('outage');
   const a = await connectPeer(nodes[0]);
