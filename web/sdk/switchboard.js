@@ -534,8 +534,9 @@ export class Switchboard extends Emitter {
         }
         this.emit('going-away', f);
         // It is the connection's last frame. Closing it now ends it at once: a draining server otherwise
-        // reads on for about a second (to handle what we sent before the notice) before it closes.
-        if (this.ws) {
+        // reads on for about a second (to handle what we sent before the notice) before it closes. (Before this
+        // connection's welcome it is a replayed one, about an earlier connection, or the server closes at once.)
+        if (this.ws && this._seqLive) {
           const ws = this.ws;
           this._teardown(4000, 'going away');
           this._onClose(ws, 1001, f.reason || 'going away');
