@@ -190,6 +190,26 @@ function assertExactlyOnce(r, minAcked = 2 * PAIRS * (BEFORE + AFTER)) {
   assert.ok(r.acked >= minAcked, `the load ran: ${r.acked} acked`);
 }
 
+// Drains `victim` with SIGTERM under `load`: waits until each of its sessions
+// resumed elsewhere and the node exited 0, then for `after` more acked
+// messages per session; returns the moved sessions and the settled report.
+async function drain(t, cl, load, victim, after) {
+  const moved = sessionsOf(load, cl, victim);
+  cl.down.push(victim);
+  const exited = victim.stop({ signal: 'SIGTERM', timeout: 15000 });
+  await resumedAll(load, moved);
+  assert.deepEqual(await exited, { code: 0, signal: null }, `the drained node exits 0\n${victim.logTail(20)}`);
+  await ackedMore(load, after, new Map(load.sessions.map((s) => [s, s.acked])));
+  return { moved, r: await finish(t, load, cl) };
+}
+
+// What a drain must keep besides exactly-once: every message answered with an ack, no error frame.
+function assertNothingRefused(r) {
+  assert.equal(r.unacked, 0, `messages never acked: ${JSON.stringify(r.examples.unacked ?? [])}`);
+  assert.equal(r.refused, 0, `refused: ${JSON.stringify(r.errorCodes)}`);
+  assert.equal(r.errors, 0, `error frames: ${JSON.stringify(r.examples.errors ?? [])}`);
+}
+
 // The sessions whose peer id names `node` (the node they were created on).
 const sessionsOf = (load, cl, node) => load.sessions.filter((s) => cl.nodeOf(s.peer) === node);
 
@@ -217,14 +237,7 @@ test('SIGTERM drain under load: going-away, every session resumes elsewhere; zer
   const cl = await cluster(t);
   const load = await startLoad(t, cl);
   await ackedMore(load, BEFORE);
-  const victim = cl.nodes[0];
-  const moved = sessionsOf(load, cl, victim);
-  cl.down.push(victim);
-  const exited = victim.stop({ signal: 'SIGTERM', timeout: 15000 });
-  await resumedAll(load, moved);
-  assert.deepEqual(await exited, { code: 0, signal: null }, `the drained node exits 0\n${victim.logTail(20)}`);
-  await ackedMore(load, AFTER, new Map(load.sessions.map((s) => [s, s.acked])));
-  const r = await finish(t, load, cl);
+  const { moved, r } = await drain(t, cl, load, cl.nodes[0], AFTER);
   assertExactlyOnce(r);
   for (const s of moved) {
     assert.ok(s.goingAway.length >= 1, `${s.name} got going-away`);
@@ -232,10 +245,8 @@ test('SIGTERM drain under load: going-away, every session resumes elsewhere; zer
       { reason: 'draining', reconnect: true });
   }
   // The node read every connection until it closed it: whatever was sent before going-away was acked.
-  assert.equal(r.unacked, 0, `messages never acked: ${JSON.stringify(r.examples.unacked ?? [])}`);
-  assert.equal(r.refused, 0, `refused: ${JSON.stringify(r.errorCodes)}`);
+  assertNothingRefused(r);
   assert.equal(r.sent - r.unsent, r.acked);
-  assert.equal(r.errors, 0, `error frames: ${JSON.stringify(r.examples.errors ?? [])}`);
   assert.equal(r.seqGaps, 0, 'no frame lost: seq without gaps');
   assert.equal(r.resumed, moved.length);
 });
@@ -251,21 +262,12 @@ test('SIGTERM drain while sessions send back to back: every message on the wire 
   const pairs = 6, count = 100;
   const load = await startLoad(t, cl, { pairs, intervalMs: 1, maxInFlight: 200, maxPerSession: 20000 });
   await ackedMore(load, count);
-  const victim = cl.nodes[2];
-  const moved = sessionsOf(load, cl, victim);
-  cl.down.push(victim);
-  const exited = victim.stop({ signal: 'SIGTERM', timeout: 15000 });
-  await resumedAll(load, moved);
-  assert.deepEqual(await exited, { code: 0, signal: null }, `the drained node exits 0\n${victim.logTail(20)}`);
-  await ackedMore(load, count, new Map(load.sessions.map((s) => [s, s.acked])));
-  const r = await finish(t, load, cl);
+  const { moved, r } = await drain(t, cl, load, cl.nodes[2], count);
   assertExactlyOnce(r, 2 * pairs * 2 * count);
   const onWire = moved.map((s) => s.goingAway[0]?.inFlight ?? 0);
   t.diagnostic(`unanswered messages per drained session when its going-away arrived: ${onWire.join(', ')}`);
   assert.ok(onWire.some((k) => k > 0), 'some messages were on the wire at going-away (the case this test is about)');
-  assert.equal(r.unacked, 0, `messages never acked: ${JSON.stringify(r.examples.unacked ?? [])}`);
-  assert.equal(r.refused, 0, `refused: ${JSON.stringify(r.errorCodes)}`);
-  assert.equal(r.errors, 0, `error frames: ${JSON.stringify(r.examples.errors ?? [])}`);
+  assertNothingRefused(r);
 });
 
 test('Redis restart under load: service goes on and recovers; acked messages arrive exactly once, none twice', async (t) => {
