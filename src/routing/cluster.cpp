@@ -333,25 +333,13 @@ void Cluster::read_room(const RoomId& room) {
         uint64_t ver = to_u64(r->elements[0].str);
         bool persistent = false;
         rtc::Room h = header_from(r->elements[1], nullptr, &persistent);
-        // Members in join order.
-        std::vector<std::pair<uint64_t, rtc::Member>> members;
-        std::unordered_map<std::string, uint64_t> vers;
-        const auto& vv = r->elements[3].elements;
-        for (size_t i = 0; i + 1 < vv.size(); i += 2) vers[vv[i].str] = to_u64(vv[i + 1].str);
-        const auto& mm = r->elements[2].elements;
-        for (size_t i = 0; i + 1 < mm.size(); i += 2) {
-          rtc::Member x;
-          if (!wire::parse_member(mm[i + 1].str, x)) continue;
-          members.emplace_back(vers[mm[i].str], std::move(x));
-        }
-        std::sort(members.begin(), members.end(),
-                  [](const auto& a, const auto& b) { return a.first < b.first; });
+        const std::vector<rtc::Member> members = members_in_join_order(r->elements[2], r->elements[3]);
         if (!m.ready) {
           // First read: the mirror starts as the room is now.
           dir_.close(room);
           rtc::RoomConfig cfg{h.kind.empty() ? std::string(rtc::kMeeting) : h.kind, SIZE_MAX, h.metadata};
           dir_.create(room, cfg, h.created_at);
-          for (auto& [v, x] : members) dir_.join(room, x, x.joined_at);
+          for (const auto& x : members) dir_.join(room, x, x.joined_at);
           m.ver = ver;
           m.persistent = persistent;
           m.ready = true;
@@ -366,7 +354,7 @@ void Cluster::read_room(const RoomId& room) {
           if (cur)
             for (const auto& x : cur->members) {
               const bool still = std::any_of(members.begin(), members.end(),
-                                             [&](const auto& p) { return p.second.peer == x.peer; });
+                                             [&](const rtc::Member& p) { return p.peer == x.peer; });
               if (!still) gone.push_back(x.peer);
             }
           for (const PeerId& p : gone) {
@@ -379,7 +367,7 @@ void Cluster::read_room(const RoomId& room) {
             apply(room, ev, true);
             cur = dir_.find(room);
           }
-          for (auto& [v, x] : members) {
+          for (const auto& x : members) {
             const rtc::Member* have = cur ? cur->find(x.peer) : nullptr;
             wire::MemberEvent ev;
             ev.kind = !have ? wire::MemberEvent::join : wire::MemberEvent::update;

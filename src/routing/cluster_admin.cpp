@@ -81,26 +81,16 @@ void Cluster::admin_room(RoomId room, std::optional<std::string> metadata, Admin
 void Cluster::admin_peers(RoomId room, AdminDone done) {
   asio::post(ioc_, [this, room = std::move(room), done = std::move(done)] {
     const RoomKeys k(room);
-    const bool sent = cmd_->command(
-        {"EVAL", scripts::kSnapshot, "3", k.meta, k.members, k.vers}, [done](const RedisReply* r) {
-          if (!is_array(r) || r->elements.size() != 4) return done(status(Reply::unavailable));
-          if (to_u64(r->elements[0].str) == 0 && r->elements[1].elements.empty())
-            return done(status(Reply::no_room));
-          std::unordered_map<std::string, uint64_t> vers;
-          const auto& vv = r->elements[3].elements;
-          for (size_t i = 0; i + 1 < vv.size(); i += 2) vers[vv[i].str] = to_u64(vv[i + 1].str);
-          std::vector<std::pair<uint64_t, rtc::Member>> members;
-          const auto& mm = r->elements[2].elements;
-          for (size_t i = 0; i + 1 < mm.size(); i += 2) {
-            rtc::Member x;
-            if (wire::parse_member(mm[i + 1].str, x)) members.emplace_back(vers[mm[i].str], std::move(x));
-          }
-          std::sort(members.begin(), members.end(),
-                    [](const auto& a, const auto& b) { return a.first < b.first; });
-          Reply out = status(Reply::ok);
-          for (auto& [v, x] : members) out.members.push_back(std::move(x));
-          done(std::move(out));
-        });
+    const bool sent = cmd_->command({"EVAL", scripts::kSnapshot, "3", k.meta, k.members, k.vers},
+                                    [done](const RedisReply* r) {
+                                      if (!is_array(r) || r->elements.size() != 4)
+                                        return done(status(Reply::unavailable));
+                                      if (to_u64(r->elements[0].str) == 0 && r->elements[1].elements.empty())
+                                        return done(status(Reply::no_room));
+                                      Reply out = status(Reply::ok);
+                                      out.members = members_in_join_order(r->elements[2], r->elements[3]);
+                                      done(std::move(out));
+                                    });
     if (!sent) done(status(Reply::unavailable));
   });
 }

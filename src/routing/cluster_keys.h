@@ -3,12 +3,16 @@
 // routing/cluster_scripts.h for what each key holds). Internal to routing/.
 #pragma once
 
+#include <algorithm>
 #include <charconv>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <unordered_map>
+#include <vector>
 
 #include "core/ids.h"
+#include "routing/cluster_wire.h"
 #include "routing/redis_connection.h"
 #include "rtc/room_directory.h"
 
@@ -84,6 +88,25 @@ inline rtc::Room header_from(const RedisReply& meta, uint64_t* ver = nullptr, bo
   }
   if (persistent) *persistent = h.persistent;
   return h;
+}
+
+// A room's members (HGETALL of its members hash) in join order (by their join
+// versions, HGETALL of its vers hash); unreadable entries are skipped. O(n log n).
+inline std::vector<rtc::Member> members_in_join_order(const RedisReply& members, const RedisReply& vers) {
+  std::unordered_map<std::string, uint64_t> ver_of;
+  const auto& vv = vers.elements;
+  for (size_t i = 0; i + 1 < vv.size(); i += 2) ver_of[vv[i].str] = to_u64(vv[i + 1].str);
+  std::vector<std::pair<uint64_t, rtc::Member>> ordered;
+  const auto& mm = members.elements;
+  for (size_t i = 0; i + 1 < mm.size(); i += 2) {
+    rtc::Member x;
+    if (wire::parse_member(mm[i + 1].str, x)) ordered.emplace_back(ver_of[mm[i].str], std::move(x));
+  }
+  std::sort(ordered.begin(), ordered.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::vector<rtc::Member> out;
+  out.reserve(ordered.size());
+  for (auto& [v, x] : ordered) out.push_back(std::move(x));
+  return out;
 }
 
 }  // namespace sb::routing::keys
