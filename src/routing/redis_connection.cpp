@@ -283,10 +283,11 @@ void RedisConnection::connect() {
 
 void RedisConnection::link_up(const std::shared_ptr<Link>& link) {
   if (link != link_) return;
-  // AUTH and SELECT first; the connection is up once the last of them succeeded.
+  // AUTH, SELECT and SETNAME first; the connection is up once the last of them succeeded.
   std::vector<std::vector<std::string>> setup;
   if (!endpoint_.password.empty()) setup.push_back({"AUTH", endpoint_.password});
   if (endpoint_.db != 0) setup.push_back({"SELECT", std::to_string(endpoint_.db)});
+  if (!options_.name.empty()) setup.push_back({"CLIENT", "SETNAME", options_.name});
   auto ready = [this, weak = std::weak_ptr<Link>(link)] {
     auto l = weak.lock();
     if (!l || l != link_ || l->dead) return;
@@ -338,7 +339,7 @@ void RedisConnection::schedule_reconnect() {
 }
 
 bool RedisConnection::command(const std::vector<std::string_view>& args, Callback cb) {
-  // Before `up`, only the AUTH/SELECT sent by link_up may go out.
+  // Before `up`, only the AUTH/SELECT/SETNAME sent by link_up may go out.
   if (!up_) return false;
   return send(args, std::move(cb));
 }

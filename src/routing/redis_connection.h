@@ -65,6 +65,7 @@ struct RedisOptions {
   std::chrono::milliseconds command_timeout{2000};  // a reply later than this drops the connection
   std::chrono::milliseconds backoff_min{100};       // first reconnect delay, doubled up to backoff_max
   std::chrono::milliseconds backoff_max{5000};
+  std::string name;  // CLIENT SETNAME on every connect (CLIENT LIST shows it), unless empty; no spaces
 };
 
 class RedisConnection : public std::enable_shared_from_this<RedisConnection> {
@@ -74,7 +75,7 @@ class RedisConnection : public std::enable_shared_from_this<RedisConnection> {
   using Callback = std::function<void(const RedisReply*)>;
   // A pub/sub message: channel and payload (binary-safe).
   using MessageHandler = std::function<void(std::string_view channel, std::string_view payload)>;
-  // Connection state changes: true when connected (and AUTH/SELECT done), false when lost.
+  // Connection state changes: true when connected (and AUTH/SELECT/SETNAME done), false when lost.
   using StateHandler = std::function<void(bool up)>;
 
   static std::shared_ptr<RedisConnection> create(boost::asio::io_context& ioc, RedisEndpoint endpoint,

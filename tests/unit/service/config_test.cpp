@@ -173,6 +173,19 @@ TEST_F(LoadConfig, BadFlagsAreErrors) {
   EXPECT_NE(code, 0);
 }
 
+TEST_F(LoadConfig, NodeIdIsANameRedisKeysCanCarry) {
+  int code = -1;
+  auto ok = load({"--node-id", "eu-1.node_2"}, code);
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(ok->node_id, "eu-1.node_2");
+  for (const char* bad : {"two words", "quote\"d", "brace{1}", "n\xc3\xa9"}) {
+    code = -1;
+    EXPECT_FALSE(load({"--node-id", bad}, code)) << bad;
+    EXPECT_EQ(code, 2) << bad;
+  }
+  EXPECT_FALSE(load({"--node-id", std::string(65, 'n')}, code));
+}
+
 TEST_F(LoadConfig, IceServersFromTomlAndFlags) {
   int code = -1;
   auto c = load({"--config", write(R"(
