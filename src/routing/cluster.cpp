@@ -25,8 +25,12 @@ Cluster::Cluster(ClusterOptions options, LocalBus& bus)
       tick_(ioc_),
       resync_timer_(ioc_),
       node_channel_(node_channel(options_.node_id)) {
-  cmd_ = RedisConnection::create(ioc_, options_.redis, options_.redis_options);
-  sub_ = RedisConnection::create(ioc_, options_.redis, options_.redis_options);
+  // Named so that CLIENT LIST tells which node and which role each connection has.
+  RedisOptions named = options_.redis_options;
+  named.name = "sb-" + options_.node_id + "-cmd";
+  cmd_ = RedisConnection::create(ioc_, options_.redis, named);
+  named.name = "sb-" + options_.node_id + "-sub";
+  sub_ = RedisConnection::create(ioc_, options_.redis, named);
   // A claim on a lost node outlives the grace period and the clean-up after it.
   options_.registry.claim_ttl = options_.lost_grace + 2 * options_.registry.ttl;
   registry_ = NodeRegistry::create(ioc_, cmd_, options_.node_id, options_.registry);
@@ -80,6 +84,7 @@ void Cluster::start() {
   sub_->on_subscribed([this](std::string_view channel, std::string_view) {
     if (channel == node_channel_) {
       node_subscribed_ = true;
+      take_back_inboxes();  // from here on nothing more is kept for this node's sessions
       return update_ready();
     }
     if (!channel.starts_with(kRoomChannelPrefix)) return;
@@ -156,6 +161,9 @@ void Cluster::stop() {
 // running (Server stops them after this); bounded by stop()'s timer.
 void Cluster::quiesce(std::function<void()> done) {
   if (own_sessions_.empty() || !sub_->up()) return done();
+  std::vector<std::string> channels{node_channel_};
+  for (const auto& [room, m] : mirrors_)
+    if (m.subscribed || m.subscribing) channels.push_back(RoomKeys(room).channel);
   sub_->on_unsubscribed([this, done](std::string_view channel, std::string_view) {
     if (channel != node_channel_) return;
     auto left = std::make_shared<uint32_t>(bus_.shard_count());
@@ -166,7 +174,7 @@ void Cluster::quiesce(std::function<void()> done) {
         });
       });
   });
-  if (!sub_->unsubscribe({node_channel_})) done();
+  if (!sub_->unsubscribe(channels)) done();
 }
 
 void Cluster::tick() {
@@ -259,7 +267,7 @@ void Cluster::do_join(JoinRequest req, JoinDone done, std::function<void()> next
     const bool sent = cmd_->command(
         {"EVAL", scripts::kJoin, "6", k.meta, k.members, k.vers, kRooms, node_members(options_.node_id),
          peer_rooms(req.member.peer.str()), req.room.str(), req.member.peer.str(), mj, req.created.kind,
-         max_peers, req.created.metadata, now, k.channel},
+         max_peers, req.created.metadata, now, k.channel, inbox_limit()},
         [this, req, done, next, fail](const RedisReply* r) mutable {
           if (!is_ok(r) || r->type != RedisReply::Type::array || r->elements.empty()) {
             if (r) spdlog::warn("cluster: join script failed: {}", r->str);
@@ -474,7 +482,7 @@ bool Cluster::leave_script(const RoomId& room, const std::string& peer, std::str
   }
   commands_.fetch_add(1, std::memory_order_relaxed);
   return cmd_->command({"EVAL", scripts::kLeave, "6", k.meta, k.members, k.vers, kRooms, node_members(node),
-                        peer_rooms(peer), room.str(), peer, reason, k.channel, extra},
+                        peer_rooms(peer), room.str(), peer, reason, k.channel, extra, inbox_limit()},
                        std::move(cb));
 }
 
@@ -503,7 +511,7 @@ void Cluster::update(RoomId room, PeerId peer, std::string metadata) {
           const RoomKeys k(room);
           commands_.fetch_add(1, std::memory_order_relaxed);
           if (!cmd_->command({"EVAL", scripts::kUpdate, "2", k.meta, k.members, member.peer.str(),
-                              wire::member_json(member), k.channel},
+                              wire::member_json(member), k.channel, room.str(), inbox_limit()},
                              [next](const RedisReply*) { next(); }))
             next();
         });
@@ -683,12 +691,28 @@ void Cluster::to_room(const RoomId& room, const PeerId& except, const Relay& fra
   asio::post(ioc_, [this, room, except, frame] {
     const rtc::Room* r = dir_.find(room);
     if (!r) return;
-    const bool elsewhere = std::any_of(r->members.begin(), r->members.end(),
-                                       [&](const rtc::Member& m) { return m.node != options_.node_id; });
-    if (!elsewhere) return;  // every member is here: delivered already
-    publish(RoomKeys(room).channel, wire::encode(wire::RoomRelay{options_.node_id, except, frame.type,
-                                                                 frame.from_viewer, *frame.body}));
+    std::vector<std::string> nodes;  // O(members): a broadcast room's viewers may sit on many nodes
+    for (const rtc::Member& m : r->members)
+      if (m.node != options_.node_id && std::find(nodes.begin(), nodes.end(), m.node) == nodes.end())
+        nodes.push_back(m.node);
+    if (nodes.empty()) return;  // every member is here: delivered already
+    room_send(room, wire::RoomRelay{options_.node_id, except, frame.type, frame.from_viewer, *frame.body},
+              nodes);
   });
+}
+
+bool Cluster::room_send(const RoomId& room, const wire::RoomRelay& b, const std::vector<std::string>& nodes) {
+  const RoomKeys k(room);
+  if (options_.log_messages == 0) return publish(k.channel, wire::encode(b));
+  const wire::PeerRelayParts kept = wire::encode_around_to(
+      wire::PeerRelay{b.origin_node, 0, b.except, PeerId(), room, b.type, b.from_viewer, {}, b.body});
+  const std::string relay = wire::encode(b);
+  const std::string limit = inbox_limit();
+  std::vector<std::string_view> args{"EVAL", scripts::kRoomSend, "1",       k.members, k.channel,
+                                     relay,  kept.head,          kept.tail, limit,     b.except.str()};
+  for (const std::string& n : nodes) args.push_back(n);
+  commands_.fetch_add(1, std::memory_order_relaxed);
+  return cmd_->command(args);
 }
 
 void Cluster::reply(const std::string& node, wire::RelayReply r) {

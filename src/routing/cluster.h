@@ -114,8 +114,14 @@ class Cluster final : public RemoteRelay, public ReplayLog {
       // A relay whose sender waits for its answer (or is told a refusal):
       // given once the frame is stored (answer_held), not when it is held.
       std::optional<Answer> answer;
+      // An operator removed the session from `room` (kicked, room-closed):
+      // delivered though the session is no longer in the room.
+      bool notice = false;
     };
     std::vector<Held> held;
+    // More came while its node was gone than the inbox keeps: the session
+    // cannot go on exactly (it ends, as on a replay overflow).
+    bool overflowed = false;
     static Taken failure(Status st, std::string why) {
       Taken t;
       t.status = st;
@@ -326,9 +332,22 @@ class Cluster final : public RemoteRelay, public ReplayLog {
   void hold_for_room(const RoomId& room, const PeerId& except, const Relay& frame, bool relay,
                      const PeerId* about = nullptr);
   void put_session(const SessionRecord& r);
+  // After this node's subscription was lost and is back: delivers the relays
+  // kept in the inboxes of its own sessions meanwhile (the scripts took it for
+  // gone). Kept membership events are dropped: the resync tells the changes.
+  void take_back_inboxes();
   void reap_sessions(const std::string& node);
   void restore_sessions();
   void deliver_script(uint32_t origin_shard, const PeerId& from, const PeerId& to, wire::PeerRelay p);
+  // A room-wide relay to the other nodes: one PUBLISH, or, with resume on, the
+  // kRoomSend script, which also keeps it for the members of gone nodes.
+  // `nodes`: the other nodes holding members (empty: unknown, every node).
+  bool room_send(const RoomId& room, const wire::RoomRelay& b, const std::vector<std::string>& nodes);
+  // How many entries a session's inbox keeps (the scripts' "inbox limit"); "0" with resume off.
+  std::string inbox_limit() const { return std::to_string(options_.log_messages); }
+  // A membership event kept in the inbox of `peer` (wire::KeptEvent) as the
+  // frame its session would have been sent, if any, into `out.held`.
+  void unpack_kept_event(const PeerId& peer, std::string_view entry, Taken& out);
   void on_message(std::string_view channel, std::string_view payload);
   void on_event(const RoomId& room, wire::MemberEvent ev);
   void apply(const RoomId& room, const wire::MemberEvent& ev, bool tell);
@@ -351,8 +370,10 @@ class Cluster final : public RemoteRelay, public ReplayLog {
   void restore();
   void resync();
   void update_ready();
-  // Stopping: stops listening on the node channel and waits until what came
-  // through it was handled by the loops, then calls `done`. On ioc_.
+  // Stopping: stops listening on the node channel and the room channels (at
+  // once: the scripts keep room frames for this node's parked sessions from
+  // then on) and waits until what came through them was handled by the
+  // loops, then calls `done`. On ioc_.
   void quiesce(std::function<void()> done);
   void tick();
   bool publish(const std::string& channel, std::string payload,

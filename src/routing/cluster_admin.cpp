@@ -158,21 +158,22 @@ void Cluster::admin_close(RoomId room, AdminDone done) {
   asio::post(ioc_, [this, room = std::move(room), done = std::move(done)] {
     const RoomKeys k(room);
     commands_.fetch_add(1, std::memory_order_relaxed);
-    const bool sent = cmd_->command(
-        {"EVAL", scripts::kCloseRoom, "4", k.meta, k.members, k.vers, kRooms, room.str(), k.channel},
-        [room, done](const RedisReply* r) {
-          if (!is_array(r)) return done(status(Reply::unavailable));
-          if (r->elements.size() != 2) return done(status(Reply::no_room));
-          Reply out = status(Reply::ok);
-          RedisReply none;
-          out.rooms.push_back(summary(room, r->elements[0], none));
-          for (const auto& e : r->elements[1].elements) {
-            rtc::Member m;
-            if (wire::parse_member(e.str, m)) out.members.push_back(std::move(m));
-          }
-          out.finished = true;
-          done(std::move(out));
-        });
+    auto closed = [room, done](const RedisReply* r) {
+      if (!is_array(r)) return done(status(Reply::unavailable));
+      if (r->elements.size() != 2) return done(status(Reply::no_room));
+      Reply out = status(Reply::ok);
+      RedisReply none;
+      out.rooms.push_back(summary(room, r->elements[0], none));
+      for (const auto& e : r->elements[1].elements) {
+        rtc::Member m;
+        if (wire::parse_member(e.str, m)) out.members.push_back(std::move(m));
+      }
+      out.finished = true;
+      done(std::move(out));
+    };
+    const bool sent = cmd_->command({"EVAL", scripts::kCloseRoom, "4", k.meta, k.members, k.vers, kRooms,
+                                     room.str(), k.channel, inbox_limit()},
+                                    std::move(closed));
     if (!sent) done(status(Reply::unavailable));
   });
 }
@@ -187,9 +188,8 @@ void Cluster::admin_send(RoomId room, std::optional<PeerId> to, Body frame, Admi
           if (!is_array(info)) return done(status(Reply::unavailable));
           if (info->elements.size() != 2) return done(status(Reply::no_room));
           if (!to) {  // every node holding members delivers it to them: "@node" is no node, so this one too
-            commands_.fetch_add(1, std::memory_order_relaxed);
             wire::RoomRelay b{"@" + options_.node_id, PeerId(), proto::MsgType::message, false, *frame};
-            if (!publish(k.channel, wire::encode(b))) return done(status(Reply::unavailable));
+            if (!room_send(room, b, {})) return done(status(Reply::unavailable));
             Reply out = status(Reply::ok);
             out.recipients = static_cast<size_t>(info->elements[1].integer);
             return done(std::move(out));
@@ -203,11 +203,10 @@ void Cluster::admin_send(RoomId room, std::optional<PeerId> to, Body frame, Admi
                 options_.node_id, 0, PeerId("server"), *to, room, proto::MsgType::message, false, {}, *frame};
             commands_.fetch_add(1, std::memory_order_relaxed);
             // With resume, where the session is now (or its inbox); else the node its membership names.
-            const bool handed =
-                options_.log_messages > 0
-                    ? cmd_->command({"EVAL", scripts::kDeliver, "2", peer_node_key(*to), inbox_key(*to),
-                                     wire::encode(p), std::to_string(options_.log_messages)})
-                    : publish(node_channel(m.node), wire::encode(p));
+            const bool handed = options_.log_messages > 0
+                                    ? cmd_->command({"EVAL", scripts::kDeliver, "2", peer_node_key(*to),
+                                                     inbox_key(*to), wire::encode(p), inbox_limit()})
+                                    : publish(node_channel(m.node), wire::encode(p));
             if (!handed) return done(status(Reply::unavailable));
             Reply out = status(Reply::ok);
             out.recipients = 1;

@@ -21,7 +21,9 @@
 //   sb:pn:<P>            the node holding P's session: where unicast relays to P go
 //   sb:log:<P>           list of "<seq> <frame>": the frames stamped for P, newest last
 //                        (trimmed to the replay buffer's message limit)
-//   sb:in:<P>            list of encoded PeerRelays kept while P's node was gone
+//   sb:in:<P>            list of what came for P while its node was gone (keep_for below):
+//                        encoded PeerRelays (unicast and room-wide relays), KeptEvents
+//                        (membership events, wire::KeptEvent), and 'X' once it overflowed
 //   sb:nodesessions:<node> set of the session ids a node holds (reaped when it is lost)
 // Channels: sb:r:R (membership events and room-wide relays), sb:n:<node> (unicast
 // relays, their replies, and session handover messages).
@@ -31,12 +33,72 @@
 // Redis Cluster-safe.
 #pragma once
 
+#include <string>
+
 namespace sb::routing::scripts {
 
+// --- Frames for the members of a gone node ----------------------------------------
+//
+// A node that dies (SIGKILL) stops listening at once, but its members stay in
+// their rooms until the resume window ends, and their sessions may be resumed
+// on another node before that. What is published for them meanwhile reaches
+// nobody, so the scripts that publish to a room also keep it, in the same
+// script (atomic with kHandoff: a frame is either kept here or published after
+// the handover point, where the taker holds it), in the inbox of each such
+// member whose session no live node holds. kTake hands the inbox to the taker.
+// Pasted in front of the scripts that use it.
+inline constexpr const char* kKeepForGone = R"lua(
+local function listening(node)
+  return redis.call('PUBSUB', 'NUMSUB', 'sb:n:' .. node)[2] > 0
+end
+-- The nodes of `nodes` nobody listens for, as a set; nil when all are alive. O(nodes).
+local function gone_of(nodes)
+  local gone = nil
+  for _, n in ipairs(nodes) do
+    if not listening(n) then
+      gone = gone or {}
+      gone[n] = true
+    end
+  end
+  return gone
+end
+-- Appends entry to the inbox of `peer` (member JSON `mj`) when its node is in
+-- `gone` and no live node holds its session; at most `limit` entries, then one 'X'.
+local function keep_for(peer, mj, gone, entry, limit)
+  local node = string.match(mj, '"node":"([^"]*)"')
+  if not node or not gone[node] then return end
+  local at = redis.call('GET', 'sb:pn:' .. peer)
+  if not at or (not gone[at] and listening(at)) then return end
+  local inbox = 'sb:in:' .. peer
+  local n = redis.call('LLEN', inbox)
+  if n < limit then
+    redis.call('RPUSH', inbox, entry(peer))
+  elseif n == limit then
+    redis.call('RPUSH', inbox, 'X')
+  end
+end
+-- keep_for each member of the room (members hash `members`) but `skip`;
+-- `nodes`: the nodes to check, nil for every registered node.
+-- O(nodes) when every node is alive; O(members) more while one is gone.
+local function keep_for_room(members, nodes, skip, entry, limit)
+  if limit <= 0 then return end
+  local gone = gone_of(nodes or redis.call('SMEMBERS', 'sb:nodes'))
+  if not gone then return end
+  local all = redis.call('HGETALL', members)
+  for i = 1, #all, 2 do
+    if all[i] ~= skip then keep_for(all[i], all[i + 1], gone, entry, limit) end
+  end
+end
+-- A membership event as kept in an inbox (wire::KeptEvent): 'E', the room, the event.
+local function kept_event(room, ev)
+  return function() return 'E' .. #room .. ':' .. room .. ev end
+end
+)lua";
+
 // KEYS: meta, members, vers, rooms, nodemembers, peer rooms
-// ARGV: room, peer, member_json, kind, max_peers, metadata, now, channel
+// ARGV: room, peer, member_json, kind, max_peers, metadata, now, channel, inbox limit (0: keep nothing)
 // -> {"ok", ver, created, meta (HGETALL)} | {"already_joined"} | {"room_full", max_peers}
-inline constexpr const char* kJoin = R"lua(
+inline const std::string kJoin = std::string(kKeepForGone) + R"lua(
 local created = 0
 if redis.call('EXISTS', KEYS[1]) == 0 then
   redis.call('HSET', KEYS[1], 'kind', ARGV[4], 'max_peers', ARGV[5], 'metadata', ARGV[6],
@@ -53,14 +115,18 @@ redis.call('HSET', KEYS[3], ARGV[2], ver)
 redis.call('SADD', KEYS[5], ARGV[1] .. ' ' .. ARGV[2])
 redis.call('SADD', KEYS[6], ARGV[1])
 redis.call('INCR', 'sb:peers')
-redis.call('PUBLISH', ARGV[8], '{"ev":"join","ver":' .. ver .. ',"m":' .. ARGV[3] .. '}')
+local ev = '{"ev":"join","ver":' .. ver .. ',"m":' .. ARGV[3] .. '}'
+redis.call('PUBLISH', ARGV[8], ev)
+keep_for_room(KEYS[2], nil, ARGV[2], kept_event(ARGV[1], ev), tonumber(ARGV[9]))
 return {'ok', tostring(ver), tostring(created), redis.call('HGETALL', KEYS[1])}
 )lua";
 
 // KEYS: meta, members, vers, rooms, nodemembers, peer rooms
-// ARGV: room, peer, reason, channel, extra (appended to the event: "" or `,"why":"<JSON-escaped text>"`)
+// ARGV: room, peer, reason, channel, extra (appended to the event: "" or `,"why":"<JSON-escaped text>"`),
+//       inbox limit (0: keep nothing)
+// A kicked member of a gone node keeps the event too (its notice).
 // -> {0} when the peer was not a member; {1, ver, finished, meta (HGETALL, as it was), member_json}
-inline constexpr const char* kLeave = R"lua(
+inline const std::string kLeave = std::string(kKeepForGone) + R"lua(
 local mj = redis.call('HGET', KEYS[2], ARGV[2])
 redis.call('SREM', KEYS[5], ARGV[1] .. ' ' .. ARGV[2])
 redis.call('SREM', KEYS[6], ARGV[1])
@@ -72,8 +138,16 @@ redis.call('HDEL', KEYS[3], ARGV[2])
 redis.call('DECR', 'sb:peers')
 local meta = redis.call('HGETALL', KEYS[1])
 local ver = redis.call('HINCRBY', KEYS[1], 'ver', 1)
-redis.call('PUBLISH', ARGV[4], '{"ev":"leave","ver":' .. ver .. ',"peer":"' .. ARGV[2] .. '","pub":' .. pub ..
-           ',"reason":"' .. ARGV[3] .. '"' .. (ARGV[5] or '') .. '}')
+local ev = '{"ev":"leave","ver":' .. ver .. ',"peer":"' .. ARGV[2] .. '","pub":' .. pub ..
+           ',"reason":"' .. ARGV[3] .. '"' .. ARGV[5] .. '}'
+redis.call('PUBLISH', ARGV[4], ev)
+local limit = tonumber(ARGV[6])
+if limit > 0 then
+  local nodes = redis.call('SMEMBERS', 'sb:nodes')
+  keep_for_room(KEYS[2], nodes, '', kept_event(ARGV[1], ev), limit)
+  local gone = ARGV[3] == 'kicked' and gone_of(nodes)
+  if gone then keep_for(ARGV[2], mj, gone, kept_event(ARGV[1], ev), limit) end
+end
 local finished = 0
 if redis.call('HLEN', KEYS[2]) == 0 and redis.call('HGET', KEYS[1], 'persistent') ~= '1' then
   redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
@@ -84,13 +158,15 @@ return {1, tostring(ver), tostring(finished), meta, mj}
 )lua";
 
 // KEYS: meta, members
-// ARGV: peer, member_json, channel
+// ARGV: peer, member_json, channel, room, inbox limit (0: keep nothing)
 // -> the new version, or 0 when the peer is not a member
-inline constexpr const char* kUpdate = R"lua(
+inline const std::string kUpdate = std::string(kKeepForGone) + R"lua(
 if redis.call('HEXISTS', KEYS[2], ARGV[1]) == 0 then return 0 end
 redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
 local ver = redis.call('HINCRBY', KEYS[1], 'ver', 1)
-redis.call('PUBLISH', ARGV[3], '{"ev":"update","ver":' .. ver .. ',"m":' .. ARGV[2] .. '}')
+local ev = '{"ev":"update","ver":' .. ver .. ',"m":' .. ARGV[2] .. '}'
+redis.call('PUBLISH', ARGV[3], ev)
+keep_for_room(KEYS[2], nil, ARGV[1], kept_event(ARGV[4], ev), tonumber(ARGV[5]))
 return ver
 )lua";
 
@@ -163,12 +239,16 @@ return {1, redis.call('HGETALL', KEYS[1])}
 
 // Closes a room: every member leaves with reason room-closed (one event each,
 // in join order is not needed: every node drops them all), then the room goes.
-// KEYS: meta, members, vers, rooms. ARGV: room, channel
+// Members of a gone node keep their own event (their notice).
+// KEYS: meta, members, vers, rooms. ARGV: room, channel, inbox limit (0: keep nothing)
 // -> {} when there is no room; {meta (HGETALL, as it was), {member_json, ...}}
-inline constexpr const char* kCloseRoom = R"lua(
+inline const std::string kCloseRoom = std::string(kKeepForGone) + R"lua(
 if redis.call('EXISTS', KEYS[1]) == 0 then return {} end
+local limit = tonumber(ARGV[3])
+local gone = nil
+if limit > 0 then gone = gone_of(redis.call('SMEMBERS', 'sb:nodes')) end
 local meta = redis.call('HGETALL', KEYS[1])
-local gone = {}
+local closed = {}
 local all = redis.call('HGETALL', KEYS[2])
 for i = 1, #all, 2 do
   local peer, mj = all[i], all[i + 1]
@@ -179,13 +259,14 @@ for i = 1, #all, 2 do
   local pub = 'false'
   if string.find(mj, '"pub":true', 1, true) then pub = 'true' end
   local ver = redis.call('HINCRBY', KEYS[1], 'ver', 1)
-  redis.call('PUBLISH', ARGV[2], '{"ev":"leave","ver":' .. ver .. ',"peer":"' .. peer .. '","pub":' .. pub ..
-             ',"reason":"room-closed"}')
-  gone[#gone + 1] = mj
+  local ev = '{"ev":"leave","ver":' .. ver .. ',"peer":"' .. peer .. '","pub":' .. pub .. ',"reason":"room-closed"}'
+  redis.call('PUBLISH', ARGV[2], ev)
+  if gone then keep_for(peer, mj, gone, kept_event(ARGV[1], ev), limit) end
+  closed[#closed + 1] = mj
 end
 redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
 redis.call('SREM', KEYS[4], ARGV[1])
-return {meta, gone}
+return {meta, closed}
 )lua";
 
 // --- Sessions (resume on any node) ---------------------------------------------
@@ -228,6 +309,29 @@ if redis.call('PUBLISH', 'sb:n:' .. node, ARGV[1]) > 0 then return 1 end
 if redis.call('LLEN', KEYS[2]) >= tonumber(ARGV[2]) then return -2 end
 redis.call('RPUSH', KEYS[2], ARGV[1])
 return 2
+)lua";
+
+// A room-wide relay: published on the room's channel (each node delivers it to
+// its members), and kept for the members of gone nodes (keep_for_room), as a
+// PeerRelay to each: `head` .. <length>:<peer> .. `tail` (wire::PeerRelayParts).
+// KEYS: members. ARGV: channel, encoded RoomRelay, head, tail, inbox limit,
+// sender (not kept for), then the nodes to check (none: every registered node).
+// O(nodes) while every node is alive.
+inline const std::string kRoomSend = std::string(kKeepForGone) + R"lua(
+redis.call('PUBLISH', ARGV[1], ARGV[2])
+local nodes = nil
+if #ARGV > 6 then nodes = {unpack(ARGV, 7)} end
+local function entry(peer) return ARGV[3] .. #peer .. ':' .. peer .. ARGV[4] end
+keep_for_room(KEYS[1], nodes, ARGV[6], entry, tonumber(ARGV[5]))
+return 1
+)lua";
+
+// Takes a peer's inbox (what was kept while its node did not listen): its entries, oldest first; empties it.
+// KEYS: inbox
+inline constexpr const char* kTakeInbox = R"lua(
+local inbox = redis.call('LRANGE', KEYS[1], 0, -1)
+redis.call('DEL', KEYS[1])
+return inbox
 )lua";
 
 // Hands the session of a peer from node `from` to node `to`: from now on its

@@ -16,10 +16,11 @@
 //     routed to T after it: from there T keeps P's relays, P's rooms' relays
 //     and membership events (`held`).
 //  4. On `released` (or at once when H is gone, or after release_timeout), T
-//     runs kTake: the stored log, the inbox (relays kept while H was gone), and
-//     P's memberships moved to T. T's caller installs the session and sends
-//     the client what it missed, then what was held; later frames reach the
-//     session through the LocalBus like any other.
+//     runs kTake: the stored log, the inbox (what was kept while H was gone:
+//     relays, room-wide relays and membership events; see keep_for in
+//     routing/cluster_scripts.h), and P's memberships moved to T. T's caller
+//     installs the session and sends the client what it missed, then what was
+//     held; later frames reach the session through the LocalBus like any other.
 // Relays from one sender to P stay in order: each went either to H before the
 // point (in the log) or to T after it (held, then live).
 #include <spdlog/spdlog.h>
@@ -107,7 +108,7 @@ void Cluster::barrier(std::function<void()> fn) {
 // --- relays to peers of other nodes -------------------------------------------------
 
 void Cluster::deliver_script(uint32_t origin_shard, const PeerId& from, const PeerId& to, wire::PeerRelay p) {
-  const std::string limit = std::to_string(options_.log_messages ? options_.log_messages : 1000);
+  const std::string limit = inbox_limit();
   // Awaited before the script runs: the answer may come on the subscription before the script's reply.
   await_answer(origin_shard, from, p.ack_id);
   commands_.fetch_add(1, std::memory_order_relaxed);
@@ -316,12 +317,21 @@ void Cluster::run_take(const PeerId& peer) {
           if (seq == 0 || (!out.log.empty() && seq <= out.log.back().first)) continue;
           out.log.emplace_back(seq, make_body(e.str.substr(space + 1)));
         }
-        // Relays kept while the holder was gone come first: they were routed before the handover point.
+        // What was kept while the holder was gone comes first: it was routed before the handover point.
         for (const auto& e : r->elements[1].elements) {
-          wire::PeerRelay p;
-          if (!wire::decode(e.str, p)) continue;
-          out.held.push_back(
-              {p.room, Relay{make_body(std::move(p.body)), p.type, Clock::now(), p.from_viewer}, true, {}});
+          if (e.str.empty()) continue;
+          switch (e.str.front()) {
+            case wire::kPeerRelay: {  // unicast or room-wide
+              wire::PeerRelay p;
+              if (!wire::decode(e.str, p)) break;
+              out.held.push_back({p.room,
+                                  Relay{make_body(std::move(p.body)), p.type, Clock::now(), p.from_viewer},
+                                  true, std::nullopt});
+              break;
+            }
+            case wire::kKeptEvent: unpack_kept_event(peer, e.str, out); break;
+            case wire::kInboxOverflow: out.overflowed = true; break;
+          }
         }
         for (auto& h : tk.held) out.held.push_back(std::move(h));
         tk.held.clear();
@@ -340,6 +350,43 @@ void Cluster::run_take(const PeerId& peer) {
         finish_take(peer, std::move(out));
       });
   if (!sent) finish_take(peer, Taken::failure(Taken::unavailable, "Redis unreachable"));
+}
+
+void Cluster::unpack_kept_event(const PeerId& peer, std::string_view entry, Taken& out) {
+  wire::KeptEvent kept;
+  wire::MemberEvent ev;
+  if (!wire::decode(entry, kept) || !wire::parse_event(kept.event, ev)) return;
+  const RoomId& room = kept.room;
+  if (ev.member.peer == peer) {  // removed by an operator (the scripts keep no other event about itself)
+    if (ev.kind != wire::MemberEvent::leave || (ev.reason != "kicked" && ev.reason != "room-closed")) return;
+    const bool closed = ev.reason == "room-closed";
+    Relay notice{make_body(closed ? proto::room_closed(room)
+                                  : proto::kicked(room, ev.why.empty() ? "kicked" : ev.why)),
+                 proto::MsgType::message, Clock::now(), false};
+    out.held.push_back({room, std::move(notice), false, std::nullopt, true});
+    return;
+  }
+  // Told as apply() tells its contacts; the room as mirrored now (its kind, the
+  // session's role) decides who is in contact.
+  const rtc::Room* r = dir_.find(room);
+  const rtc::Member* self = r ? r->find(peer) : nullptr;
+  if (!self || !rtc::in_contact(r->broadcast(), self->publisher, ev.member.publisher)) return;
+  Body body;
+  switch (ev.kind) {
+    case wire::MemberEvent::join:
+      body = make_body(proto::peer_joined(room, ev.member, r->broadcast()));
+      break;
+    case wire::MemberEvent::update:
+      body = make_body(proto::peer_updated(room, ev.member, r->broadcast()));
+      break;
+    case wire::MemberEvent::leave:
+      if (ev.reason == "room-closed") return;  // each member gets room-closed, nobody peer-left
+      body = make_body(proto::peer_left(room, ev.member.peer, ev.reason));
+      break;
+    case wire::MemberEvent::move: return;
+  }
+  out.held.push_back(
+      {room, Relay{std::move(body), proto::MsgType::message, Clock::now(), false}, false, std::nullopt});
 }
 
 void Cluster::finish_take(const PeerId& peer, Taken result) {
@@ -452,6 +499,23 @@ void Cluster::reap_sessions(const std::string& node) {
     if (!r->elements.empty())
       spdlog::warn("cluster: forgot {} sessions of lost node {}", r->elements.size(), node);
   });
+}
+
+void Cluster::take_back_inboxes() {
+  for (const auto& [peer, r] : own_sessions_) {
+    commands_.fetch_add(1, std::memory_order_relaxed);
+    cmd_->command({"EVAL", scripts::kTakeInbox, "1", inbox_key(peer)}, [this](const RedisReply* rep) {
+      if (!is_ok(rep) || rep->type != RedisReply::Type::array) return;
+      for (const auto& e : rep->elements) {
+        wire::PeerRelay p;  // unicast relays were acked when kept; room-wide ones want no answer
+        if (!wire::decode(e.str, p)) continue;
+        const RoomId room = p.room;
+        bus_.deliver_here(p.to, room,
+                          Relay{make_body(std::move(p.body)), p.type, Clock::now(), p.from_viewer},
+                          [](Admission) {});
+      }
+    });
+  }
 }
 
 void Cluster::restore_sessions() {

@@ -70,6 +70,8 @@ class Reader {
     return true;
   }
   bool done() const { return ok_ && in_.empty(); }
+  // What is left unread (after a successful read).
+  std::string_view rest() const { return in_; }
 
  private:
   bool fail() {
@@ -184,6 +186,21 @@ std::string encode(const PeerRelay& m) {
   return out;
 }
 
+PeerRelayParts encode_around_to(const PeerRelay& m) {
+  PeerRelayParts out;
+  out.head.assign(1, kPeerRelay);
+  put(out.head, m.origin_node);
+  put(out.head, m.origin_shard);
+  put(out.head, m.from.str());
+  out.tail.reserve(m.body.size() + 64);
+  put(out.tail, m.room.str());
+  put(out.tail, static_cast<uint64_t>(m.type));
+  put(out.tail, m.from_viewer ? 1 : 0);
+  put(out.tail, m.ack_id);
+  put(out.tail, m.body);
+  return out;
+}
+
 std::string encode(const RelayReply& m) {
   std::string out(1, kRelayReply);
   put(out, m.to.str());
@@ -228,6 +245,21 @@ bool decode(std::string_view in, RoomRelay& out) {
   r.field(out.origin_node) && r.id(out.except) && r.type(out.type) && r.flag(out.from_viewer) &&
       r.field(out.body);
   return r.done() && !out.origin_node.empty();
+}
+
+std::string encode(const KeptEvent& m) {
+  std::string out(1, kKeptEvent);
+  put(out, m.room.str());
+  out += m.event;
+  return out;
+}
+
+bool decode(std::string_view in, KeptEvent& out) {
+  if (!tagged(in, kKeptEvent)) return false;
+  Reader r(in);
+  if (!r.id(out.room) || out.room.empty()) return false;
+  out.event.assign(r.rest());
+  return !out.event.empty();
 }
 
 bool is_handover(char tag) {

@@ -54,6 +54,21 @@ struct PeerRelay {
   std::string body;    // the open relay frame, as the recipient gets it
 };
 
+// An encoded PeerRelay cut around its `to` field, for a script that fills in
+// each recipient: head + "<length>:" + to + tail == encode(relay).
+struct PeerRelayParts {
+  std::string head;
+  std::string tail;
+};
+PeerRelayParts encode_around_to(const PeerRelay& m);
+
+// A membership event kept in the inbox of a session whose node was gone
+// (routing/cluster_scripts.h, kept_event): the room, then the event as published.
+struct KeptEvent {
+  RoomId room;
+  std::string event;  // parse_event() reads it
+};
+
 // The recipient's node answers a PeerRelay when the sender asked for an ack or
 // the relay was refused. `verdict`: routing::Admission::Verdict.
 struct RelayReply {
@@ -94,16 +109,21 @@ struct Handover {
 inline constexpr char kPeerRelay = 'P';
 inline constexpr char kRelayReply = 'A';
 inline constexpr char kRoomRelay = 'B';
+// Entries of a session's inbox (sb:in) besides PeerRelays.
+inline constexpr char kKeptEvent = 'E';
+inline constexpr char kInboxOverflow = 'X';  // the inbox was full: what came after is lost
 
 std::string encode(const PeerRelay& m);
 std::string encode(const RelayReply& m);
 std::string encode(const RoomRelay& m);
 std::string encode(const Handover& m);
+std::string encode(const KeptEvent& m);
 // True when `tag` starts a Handover.
 bool is_handover(char tag);
 bool decode(std::string_view in, PeerRelay& out);
 bool decode(std::string_view in, RelayReply& out);
 bool decode(std::string_view in, RoomRelay& out);
 bool decode(std::string_view in, Handover& out);
+bool decode(std::string_view in, KeptEvent& out);
 
 }  // namespace sb::routing::wire

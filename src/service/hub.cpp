@@ -654,7 +654,9 @@ void Hub::adopt(const std::shared_ptr<AttachRequest>& req, routing::Cluster::Tak
     p->seq_ = seq;
   }
   // Frames the client saw that never reached Redis (its node died first): numbering goes on after them.
-  const bool gap = !p->replay_.covers(req->last_seq, p->seq_) && req->last_seq <= p->seq_;
+  // Or more came while its node was gone than its inbox kept.
+  const bool gap =
+      (!p->replay_.covers(req->last_seq, p->seq_) && req->last_seq <= p->seq_) || taken.overflowed;
   if (req->last_seq > p->seq_) p->seq_ = req->last_seq;
   p->log_ = cluster_;
   table.add_peer(p.get());
@@ -669,7 +671,8 @@ void Hub::adopt(const std::shared_ptr<AttachRequest>& req, routing::Cluster::Tak
   if (gap) {  // frames after last_seq are no longer stored: it cannot go on exactly
     end_session(home, id, "resume-overflow");
     cluster_->answer_held(routing::Cluster::refused(taken.held));
-    return refuse_resume(req, "frames after last_seq no longer stored");
+    return refuse_resume(req, taken.overflowed ? "more was sent while its node was gone than is kept"
+                                               : "frames after last_seq no longer stored");
   }
   const size_t replayed = reattach(*p, *req, /*forward=*/true);
   // Then what came for it while it moved, as it would have been delivered.
@@ -680,7 +683,7 @@ void Hub::adopt(const std::shared_ptr<AttachRequest>& req, routing::Cluster::Tak
     routing::Admission a{routing::Admission::ok, {}};
     if (h.relay)
       a = p->admit(h.room, h.frame);
-    else if (!p->in_room(h.room))
+    else if (!h.notice && !p->in_room(h.room))
       a.verdict = routing::Admission::absent;
     if (a.verdict == routing::Admission::ok) {
       p->deliver(h.frame.body);

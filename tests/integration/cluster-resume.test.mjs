@@ -12,6 +12,7 @@ import { Client, closeAllClients, connectPeer, join, uniqueRoom } from './lib/ha
 import { startCluster, waitReady } from './lib/cluster.mjs';
 import { hsToken } from './lib/jwt.mjs';
 import { NumberedLoad } from './lib/numbered-load.mjs';
+import { adminClient } from './lib/openapi.mjs';
 
 const RESUME_WINDOW_S = 10;
 // --conn-rate-per-ip 0: every client reaches the nodes from 127.0.0.1 (HAProxy),
@@ -116,6 +117,154 @@ test('resume on another node while the old node lives: same peer, missed frames 
   await d.barrier();
   assert.equal(d.received('message').length, 1, d.history());
 });
+
+test('a node is killed: what its rooms say before the session resumes elsewhere is replayed once, in order', async (t) => {
+  const KEY = 'resume-admin-key-0123456789';
+  const cl = await cluster(t, { haproxy: false, args: ['--admin-key', KEY] });
+  const [n1, n2, n3] = cl.nodes;
+  const room = uniqueRoom('gap');
+  const other = uniqueRoom('gap-kick');
+  const closed = uniqueRoom('gap-close');
+  const a = await connectPeer(n1, { name: 'a@n1', claims: { sub: 'alice' } });
+  await join(a, room);
+  const b = await connectPeer(n2, { name: 'b@n2', claims: { sub: 'bob' } });
+  await join(b, room);
+  await join(b, other);
+  await join(b, closed);
+  await a.next({ type: 'peer-joined', room, peer: b.peer });
+  assert.equal((await a.request({ type: 'message', room, data: { n: 0 } })).type, 'ack');
+  const seen = (await b.next({ type: 'message', room, from: a.peer })).seq;
+
+  cl.down.push(n2);
+  await n2.stop({ signal: 'SIGKILL' });
+  // Redis has dropped n2's subscriptions: from here on nothing published reaches it.
+  await until(async () => await numsubOf(cl, n2) === 0, 'Redis to drop the killed node\'s subscriptions');
+
+  // While b has no node: a room-wide message, a join, a message from the newcomer,
+  // its metadata change, its leave; an operator kicks b from another room and closes a third.
+  assert.equal((await a.request({ type: 'message', room, data: { n: 1 } })).type, 'ack');
+  const c = await connectPeer(n3, { name: 'c@n3', claims: { sub: 'carol' } });
+  await join(c, room);
+  await a.next({ type: 'peer-joined', room, peer: c.peer });
+  assert.equal((await c.request({ type: 'message', room, data: { n: 2 } })).type, 'ack');
+  assert.equal((await c.request({ type: 'update', room, metadata: { muted: true } })).type, 'ack');
+  await a.next({ type: 'peer-updated', room, peer: c.peer });
+  assert.equal((await c.request({ type: 'leave', room })).type, 'ack');
+  await a.next({ type: 'peer-left', room, peer: c.peer });
+  assert.equal((await adminClient(n1, KEY).delete(`/v1/rooms/${other}/peers/${b.peer}`, { reason: 'tidy up' })).status, 204);
+  assert.equal((await adminClient(n3, KEY).delete(`/v1/rooms/${closed}`)).status, 204);
+
+  const d = await Client.connect(n3.wsUrl, { name: 'b@n3' });
+  const welcome = await d.request({
+    type: 'hello', token: hsToken(cl.secret, { sub: 'bob' }),
+    resume: { session: b.welcome.session, resume_token: b.welcome.resume_token, last_seq: seen },
+  });
+  assert.equal(welcome.resumed, true, `${JSON.stringify(welcome)}\n${n3.logTail(20)}`);
+  assert.equal(welcome.peer, b.peer);
+  await d.next('room-closed');
+  await d.barrier();
+  const got = d.frames.map((f) => f.msg).filter((m) => m.type !== 'welcome' && m.type !== 'ack' && m.type !== 'pong');
+  const brief = (m) => {
+    switch (m.type) {
+      case 'message': return `message ${m.from === a.peer ? 'a' : m.from === c.peer ? 'c' : m.from} ${m.data.n}`;
+      case 'peer-joined': case 'peer-left': return `${m.type} ${m.peer === c.peer ? 'c' : m.peer} ${m.reason ?? ''}`.trim();
+      case 'peer-updated': return `peer-updated ${m.peer === c.peer ? 'c' : m.peer} ${JSON.stringify(m.metadata)}`;
+      case 'kicked': return `kicked ${m.room === other ? 'other' : m.room} ${m.reason}`;
+      case 'room-closed': return `room-closed ${m.room === closed ? 'closed' : m.room}`;
+      default: return JSON.stringify(m);
+    }
+  };
+  assert.deepEqual(got.map(brief), [
+    'message a 1', 'peer-joined c', 'message c 2', 'peer-updated c {"muted":true}', 'peer-left c left',
+    'kicked other tidy up', 'room-closed closed',
+  ], d.history());
+  // Numbered on from last_seq (the welcome first), without gap or repeat.
+  assert.equal(welcome.seq, seen + 1);
+  got.forEach((m, i) => assert.equal(m.seq, welcome.seq + 1 + i, d.history()));
+  // b is still in the room and reachable there; no longer in the other one.
+  assert.equal((await a.request({ type: 'message', room, data: { n: 3 } })).type, 'ack');
+  await d.next((m) => m.type === 'message' && m.data.n === 3);
+  assert.equal(d.received('message').length, 3, d.history());
+  assert.equal((await d.request({ type: 'message', room: other, data: {} })).code, 'not-in-room');
+  assert.deepEqual(a.received((m) => m.type === 'peer-left' && m.peer === b.peer), [], a.history());
+});
+
+test('a node is killed and its rooms say more than a session keeps: that session ends, resumed is false', async (t) => {
+  const cl = await cluster(t, { haproxy: false, args: ['--resume-buffer-messages', '4'] });
+  const [n1, n2, n3] = cl.nodes;
+  const room = uniqueRoom('gap-full');
+  const a = await connectPeer(n1, { name: 'a@n1', claims: { sub: 'alice' } });
+  await join(a, room);
+  const b = await connectPeer(n2, { name: 'b@n2', claims: { sub: 'bob' } });
+  await join(b, room);
+  await a.next({ type: 'peer-joined', room, peer: b.peer });
+  cl.down.push(n2);
+  await n2.stop({ signal: 'SIGKILL' });
+  await until(async () => await numsubOf(cl, n2) === 0, 'Redis to drop the killed node\'s subscriptions');
+  for (let n = 1; n <= 5; n++) assert.equal((await a.request({ type: 'message', room, data: { n } })).type, 'ack');
+  const d = await Client.connect(n3.wsUrl, { name: 'b@n3' });
+  const welcome = await d.request({
+    type: 'hello', token: hsToken(cl.secret, { sub: 'bob' }),
+    resume: { session: b.welcome.session, resume_token: b.welcome.resume_token, last_seq: b.frames.at(-1).msg.seq },
+  });
+  assert.equal(welcome.type, 'welcome', JSON.stringify(welcome));
+  assert.equal(welcome.resumed, false, 'a session that missed more than it keeps cannot go on exactly');
+  assert.notEqual(welcome.peer, b.peer);
+  // The others see it go as on any replay overflow.
+  assert.equal((await a.next({ type: 'peer-left', room, peer: b.peer })).reason, 'resume-overflow');
+});
+
+test('a node that lost only its own subscription gets what was kept for its sessions meanwhile, once', async (t) => {
+  const cl = await cluster(t, { haproxy: false });
+  const [n1, n2] = cl.nodes;
+  const room = uniqueRoom('sub-lost');
+  const a = await connectPeer(n1, { name: 'a@n1', claims: { sub: 'alice' } });
+  await join(a, room);
+  const b = await connectPeer(n2, { name: 'b@n2', claims: { sub: 'bob' } });
+  await join(b, room);
+  await a.next({ type: 'peer-joined', room, peer: b.peer });
+  // n2's subscription connection goes, and Redis takes no new connection until told
+  // (maxclients at what is left): n2 listens nowhere while its command connection works.
+  const conn = await cl.redis.connect();
+  const clients = (await conn.call('CLIENT', 'LIST')).split('\n');
+  const sub = clients.find((l) => l.includes(` name=sb-${n2.nodeId}-sub `));
+  assert.ok(sub, clients.join('\n'));
+  const maxclients = (await conn.call('CONFIG', 'GET', 'maxclients'))[1];
+  await conn.call('CONFIG', 'SET', 'maxclients', String(clients.filter((l) => l).length - 1));
+  t.after(async () => {  // before the cluster stops, also when the test failed
+    await conn.call('CONFIG', 'SET', 'maxclients', maxclients).catch(() => {});
+    conn.close();
+  });
+  assert.equal(await conn.call('CLIENT', 'KILL', 'ID', sub.match(/\bid=(\d+)/)[1]), 1);
+  assert.equal((await conn.call('PUBSUB', 'NUMSUB', `sb:n:${n2.nodeId}`))[1], 0);
+
+  assert.equal((await a.request({ type: 'message', room, data: { n: 1 } })).type, 'ack');
+  assert.equal((await a.request({ type: 'message', room, to: b.peer, data: { n: 2 } })).type, 'ack');
+  assert.equal(await conn.call('LLEN', `sb:in:${b.peer}`), 2, 'both kept for b while n2 listened nowhere');
+  await conn.call('CONFIG', 'SET', 'maxclients', maxclients);
+  // n2 subscribes again and takes the inbox back: b gets both, once, on the connection it never lost.
+  assert.deepEqual((await b.next({ type: 'message', room, from: a.peer })).data, { n: 1 });
+  assert.deepEqual((await b.next({ type: 'message', room, from: a.peer })).data, { n: 2 });
+  assert.equal(await conn.call('LLEN', `sb:in:${b.peer}`), 0);
+  assert.equal((await a.request({ type: 'message', room, data: { n: 3 } })).type, 'ack');
+  assert.deepEqual((await b.next({ type: 'message', room, from: a.peer })).data, { n: 3 });
+  await b.barrier();
+  assert.equal(b.received('message').length, 3, b.history());
+});
+
+// Subscribers of node `node`'s channel, as Redis counts them.
+async function numsubOf(cl, node) {
+  return Number((await cl.redis.cli('PUBSUB', 'NUMSUB', `sb:n:${node.nodeId}`)).split('\n')[1]);
+}
+
+// Polls `fn` (async, true when done) every 20 ms, at most `timeout` ms.
+async function until(fn, what, timeout = 10000) {
+  const deadline = Date.now() + timeout;
+  while (!(await fn())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((res) => { setTimeout(res, 20); });
+  }
+}
 
 // Starts the load through HAProxy and checks it is spread over the nodes.
 async function startLoad(t, cl, options = {}) {

@@ -151,5 +151,35 @@ TEST(ClusterWire, HandoverRoundTripsAndMatchesTheScriptsForm) {
   EXPECT_FALSE(is_handover(kPeerRelay));
 }
 
+TEST(ClusterWire, RelayCutAroundItsRecipientIsTheRelayOnceFilledIn) {
+  PeerRelay in{"node-a", 0,  PeerId("f1"), PeerId("t1"), RoomId("r.1"), proto::MsgType::message,
+               true,     "", "{\"d\":1}"};
+  const PeerRelayParts parts = encode_around_to(in);
+  // What kRoomSend's entry(peer) builds: head .. #peer .. ':' .. peer .. tail.
+  EXPECT_EQ(parts.head + "2:t1" + parts.tail, encode(in));
+  PeerRelay out;
+  ASSERT_TRUE(decode(parts.head + "5:other" + parts.tail, out));
+  EXPECT_EQ(out.to, PeerId("other"));
+  EXPECT_EQ(out.from, in.from);
+  EXPECT_EQ(out.body, in.body);
+}
+
+TEST(ClusterWire, KeptEventsAsTheScriptsKeepThem) {
+  const std::string ev = R"({"ev":"leave","ver":4,"peer":"p1","pub":false,"reason":"kicked"})";
+  // kept_event in routing/cluster_scripts.h: 'E', #room, ':', room, the event.
+  const std::string kept = "E6:room.1" + ev;
+  EXPECT_EQ(encode(KeptEvent{RoomId("room.1"), ev}), kept);
+  KeptEvent out;
+  ASSERT_TRUE(decode(kept, out));
+  EXPECT_EQ(out.room, RoomId("room.1"));
+  EXPECT_EQ(out.event, ev);
+  MemberEvent me;
+  ASSERT_TRUE(parse_event(out.event, me));
+  EXPECT_EQ(me.reason, "kicked");
+  for (size_t i = 0; i <= 9; ++i) EXPECT_FALSE(decode(kept.substr(0, i), out)) << i;
+  EXPECT_FALSE(decode("E0:{}", out));  // no room
+  EXPECT_FALSE(decode("P6:room.1{}", out));
+}
+
 }  // namespace
 }  // namespace sb::routing::wire
