@@ -642,6 +642,9 @@ void Cluster::apply(const RoomId& room, const wire::MemberEvent& ev, bool tell) 
     case wire::MemberEvent::move:  // its session moved to another node: nobody is told
       dir_.relocate(room, ev.member.peer, ev.member.node, ev.member.home);
       return;
+    case wire::MemberEvent::room:  // an operator's metadata: kept for restore(), nobody is told
+      dir_.set_metadata(room, ev.member.metadata);
+      return;
     case wire::MemberEvent::update: {
       if (!dir_.update(room, ev.member.peer, ev.member.metadata)) return;
       r = dir_.find(room);

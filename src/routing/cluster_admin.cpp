@@ -66,7 +66,10 @@ void Cluster::admin_room(RoomId room, std::optional<std::string> metadata, Admin
   asio::post(ioc_, [this, room = std::move(room), metadata = std::move(metadata), done = std::move(done)] {
     const RoomKeys k(room);
     std::vector<std::string_view> args{"EVAL", scripts::kRoomInfo, "2", k.meta, k.members};
-    if (metadata) args.push_back(*metadata);
+    if (metadata) {
+      args.push_back(*metadata);
+      args.push_back(k.channel);
+    }
     const bool sent = cmd_->command(args, [room, done](const RedisReply* r) {
       if (!is_array(r)) return done(status(Reply::unavailable));
       if (r->elements.size() != 2) return done(status(Reply::no_room));

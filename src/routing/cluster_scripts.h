@@ -25,7 +25,7 @@
 //                        encoded PeerRelays (unicast and room-wide relays), KeptEvents
 //                        (membership events, wire::KeptEvent), and 'X' once it overflowed
 //   sb:nodesessions:<node> set of the session ids a node holds (reaped when it is lost)
-// Channels: sb:r:R (membership events and room-wide relays), sb:n:<node> (unicast
+// Channels: sb:r:R (membership events, metadata changes and room-wide relays), sb:n:<node> (unicast
 // relays, their replies, and session handover messages).
 //
 // The session scripts touch keys they compute (a peer's rooms, the old and new
@@ -218,11 +218,19 @@ end
 return out
 )lua";
 
-// One room. KEYS: meta, members. ARGV: metadata to set (optional).
+// One room. KEYS: meta, members. ARGV: metadata to set and the room's channel (both optional).
+// Setting metadata is a change of the room like a membership change: its
+// version goes up and `{"ev":"room","ver":N,"metadata":"<JSON text>"}` is
+// published, so every mirror keeps the metadata (and puts it back if Redis
+// comes back empty).
 // -> {} when there is no room; {meta (HGETALL), members}
 inline constexpr const char* kRoomInfo = R"lua(
 if redis.call('EXISTS', KEYS[1]) == 0 then return {} end
-if ARGV[1] then redis.call('HSET', KEYS[1], 'metadata', ARGV[1]) end
+if ARGV[1] then
+  redis.call('HSET', KEYS[1], 'metadata', ARGV[1])
+  local ver = redis.call('HINCRBY', KEYS[1], 'ver', 1)
+  redis.call('PUBLISH', ARGV[2], '{"ev":"room","ver":' .. ver .. ',"metadata":' .. cjson.encode(ARGV[1]) .. '}')
+end
 return {redis.call('HGETALL', KEYS[1]), redis.call('HLEN', KEYS[2])}
 )lua";
 

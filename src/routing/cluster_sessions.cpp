@@ -383,7 +383,8 @@ void Cluster::unpack_kept_event(const PeerId& peer, std::string_view entry, Take
       if (ev.reason == "room-closed") return;  // each member gets room-closed, nobody peer-left
       body = make_body(proto::peer_left(room, ev.member.peer, ev.reason));
       break;
-    case wire::MemberEvent::move: return;
+    case wire::MemberEvent::move:
+    case wire::MemberEvent::room: return;
   }
   out.held.push_back(
       {room, Relay{std::move(body), proto::MsgType::message, Clock::now(), false}, false, std::nullopt});

@@ -168,6 +168,14 @@ bool parse_event(std::string_view text, MemberEvent& out) {
     if (const json::string* why = str(o, "why")) out.why.assign(why->data(), why->size());
     return true;
   }
+  if (*ev == "room") {
+    out.kind = MemberEvent::room;
+    const json::string* metadata = str(o, "metadata");
+    if (!metadata) return false;
+    out.member = {};
+    out.member.metadata.assign(metadata->data(), metadata->size());
+    return true;
+  }
   return false;
 }
 

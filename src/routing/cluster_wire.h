@@ -31,7 +31,8 @@ bool parse_member(std::string_view json, rtc::Member& out);
 struct MemberEvent {
   // move: the member's session is now held by another node (member.node,
   // member.home); the nodes update their mirrors and tell no client.
-  enum Kind : uint8_t { join, leave, update, move };
+  // room: an operator set the room's metadata (in member.metadata); no client is told.
+  enum Kind : uint8_t { join, leave, update, move, room };
   Kind kind = join;
   uint64_t ver = 0;
   rtc::Member member;  // join, update, move: the member; leave: only peer and publisher

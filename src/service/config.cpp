@@ -688,8 +688,9 @@ std::optional<Config> load_config(int argc, char** argv, int& exit_code) {
   if (o_node_ttl->count()) c.node_ttl_ms = node_ttl;
   // Pasted into Redis keys, channels, member JSON and connection names unescaped.
   if (!c.node_id.empty() &&
-      (c.node_id.size() > 64 || c.node_id.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-                                                            "0123456789._-") != std::string::npos)) {
+      (c.node_id.size() > 64 ||
+       c.node_id.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                   "0123456789._-") != std::string::npos)) {
     std::cerr << "switchboard: --node-id must be 1-64 characters of [A-Za-z0-9._-]\n";
     exit_code = 2;
     return std::nullopt;

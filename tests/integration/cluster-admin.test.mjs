@@ -207,7 +207,14 @@ test('the room and peer gauges count the whole cluster on every node', async () 
   }, 'gauges equal to the listing on every node');
 });
 
-test('with Redis gone the admin API answers 503 on every node, and works again when it is back', async () => {
+test('with Redis gone the admin API answers 503 on every node; back, and empty, it shows the rooms as they were', async () => {
+  // A room held by nodes 1 and 2 whose metadata an operator set through node 0 (which holds none of it).
+  const room = uniqueRoom('c-outage');
+  const a = await connectPeer(nodes[1], { name: 'outage-a' });
+  const b = await connectPeer(nodes[2], { name: 'outage-b' });
+  await join(a, room);
+  await join(b, room);
+  assert.equal((await api(0).patch(`/v1/rooms/${room}`, { metadata: { topic: 'kept' } })).status, 200);
   await cluster.redis.kill();
   for (let i = 0; i < nodes.length; i++) {
     const r = await api(i).get('/v1/rooms');
@@ -217,4 +224,9 @@ test('with Redis gone the admin API answers 503 on every node, and works again w
   await cluster.redis.restart();
   for (const n of nodes) await waitReady(n, true, { timeout: 20000 });
   assert.equal((await api(1).get('/v1/rooms')).status, 200);
+  // Redis came back empty: the nodes put the room back as they knew it, the operator's metadata included.
+  const back = await api(0).get(`/v1/rooms/${room}`);
+  assert.equal(back.status, 200, JSON.stringify(back.body));
+  assert.deepEqual(back.body.metadata, { topic: 'kept' });
+  assert.equal(back.body.peers, 2);
 });

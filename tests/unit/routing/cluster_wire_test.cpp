@@ -64,6 +64,11 @@ TEST(ClusterWire, EventsAsTheScriptsPublishThem) {
   ASSERT_TRUE(parse_event(R"({"ev":"move","ver":10,"m":)" + member_json(sample()) + "}", ev));
   EXPECT_EQ(ev.kind, MemberEvent::move);
   EXPECT_EQ(ev.member.node, sample().node);
+  // kRoomInfo: the metadata as a JSON string (cjson.encode escapes '/' as "\/").
+  ASSERT_TRUE(parse_event(R"({"ev":"room","ver":11,"metadata":"{\"title\":\"a\/b\"}"})", ev));
+  EXPECT_EQ(ev.kind, MemberEvent::room);
+  EXPECT_EQ(ev.member.metadata, R"({"title":"a/b"})");
+  EXPECT_FALSE(parse_event(R"({"ev":"room","ver":12,"metadata":{}})", ev));
   EXPECT_FALSE(parse_event(R"({"ev":"join","ver":0,"m":{}})", ev));
   EXPECT_FALSE(parse_event(R"({"ev":"explode","ver":3})", ev));
   EXPECT_FALSE(parse_event(R"({"ev":"leave","ver":3,"peer":"abc"})", ev));
