@@ -73,8 +73,9 @@ struct ClusterOptions {
   // so that the other nodes have put their members back first.
   std::chrono::milliseconds resync_delay{2000};
   // Session resume (0 messages: off): how many stamped frames of a session are
-  // kept in Redis (sb:log), and how many relays wait in its inbox while its node is gone.
+  // kept in Redis (sb:log), and how much (messages, bytes) its inbox keeps while its node is gone.
   size_t log_messages = 0;
+  size_t inbox_bytes = 1024 * 1024;
   // How long a taker waits for a live holder to let a session go before taking it anyway.
   std::chrono::milliseconds release_timeout{3000};
 };
@@ -343,8 +344,11 @@ class Cluster final : public RemoteRelay, public ReplayLog {
   // kRoomSend script, which also keeps it for the members of gone nodes.
   // `nodes`: the other nodes holding members (empty: unknown, every node).
   bool room_send(const RoomId& room, const wire::RoomRelay& b, const std::vector<std::string>& nodes);
-  // How many entries a session's inbox keeps (the scripts' "inbox limit"); "0" with resume off.
-  std::string inbox_limit() const { return std::to_string(options_.log_messages); }
+  // How much a session's inbox keeps, as the scripts take it: "<messages> <bytes>"; "" with resume off.
+  std::string inbox_limit() const {
+    if (options_.log_messages == 0) return {};
+    return std::to_string(options_.log_messages) + " " + std::to_string(options_.inbox_bytes);
+  }
   // A membership event kept in the inbox of `peer` (wire::KeptEvent) as the
   // frame its session would have been sent, if any, into `out.held`.
   void unpack_kept_event(const PeerId& peer, std::string_view entry, Taken& out);

@@ -207,8 +207,8 @@ void Cluster::admin_send(RoomId room, std::optional<PeerId> to, Body frame, Admi
             commands_.fetch_add(1, std::memory_order_relaxed);
             // With resume, where the session is now (or its inbox); else the node its membership names.
             const bool handed = options_.log_messages > 0
-                                    ? cmd_->command({"EVAL", scripts::kDeliver, "2", peer_node_key(*to),
-                                                     inbox_key(*to), wire::encode(p), inbox_limit()})
+                                    ? cmd_->command({"EVAL", scripts::kDeliver, "1", peer_node_key(*to),
+                                                     wire::encode(p), to->str(), inbox_limit()})
                                     : publish(node_channel(m.node), wire::encode(p));
             if (!handed) return done(status(Reply::unavailable));
             Reply out = status(Reply::ok);

@@ -51,6 +51,9 @@ inline std::string log_key(const PeerId& p) {
 inline std::string inbox_key(const PeerId& p) {
   return "sb:in:" + p.str();
 }
+inline std::string inbox_size_key(const PeerId& p) {
+  return "sb:inb:" + p.str();
+}
 inline std::string node_sessions(const std::string& node) {
   return "sb:nodesessions:" + node;
 }

@@ -24,6 +24,7 @@
 //   sb:in:<P>            list of what came for P while its node was gone (keep_for below):
 //                        encoded PeerRelays (unicast and room-wide relays), KeptEvents
 //                        (membership events, wire::KeptEvent), and 'X' once it overflowed
+//   sb:inb:<P>           the size of sb:in:<P> in bytes
 //   sb:nodesessions:<node> set of the session ids a node holds (reaped when it is lost)
 // Channels: sb:r:R (membership events, metadata changes and room-wide relays), sb:n:<node> (unicast
 // relays, their replies, and session handover messages).
@@ -46,7 +47,8 @@ namespace sb::routing::scripts {
 // script (atomic with kHandoff: a frame is either kept here or published after
 // the handover point, where the taker holds it), in the inbox of each such
 // member whose session no live node holds. kTake hands the inbox to the taker.
-// Pasted in front of the scripts that use it.
+// Pasted in front of the scripts that use it. Their "inbox limit" argument is
+// "<messages> <bytes>" (Cluster::inbox_limit), or "" with resume off: keep nothing.
 inline constexpr const char* kKeepForGone = R"lua(
 local function listening(node)
   return redis.call('PUBSUB', 'NUMSUB', 'sb:n:' .. node)[2] > 0
@@ -62,26 +64,35 @@ local function gone_of(nodes)
   end
   return gone
 end
--- Appends entry to the inbox of `peer` (member JSON `mj`) when its node is in
--- `gone` and no live node holds its session; at most `limit` entries, then one 'X'.
+-- Appends `entry` to the inbox of `peer` (sb:in, its size in bytes in sb:inb)
+-- unless that passes `limit` ("<messages> <bytes>"); then the inbox ends with
+-- one 'X' (whoever takes it knows something was lost). True when appended.
+local function inbox_push(peer, entry, limit)
+  local msgs, bytes = string.match(limit, '^(%d+) (%d+)$')
+  local inbox, size = 'sb:in:' .. peer, 'sb:inb:' .. peer
+  local b = tonumber(redis.call('GET', size) or '0')
+  if redis.call('LLEN', inbox) < tonumber(msgs) and b + #entry <= tonumber(bytes) then
+    redis.call('RPUSH', inbox, entry)
+    redis.call('INCRBY', size, #entry)
+    return true
+  end
+  if redis.call('LINDEX', inbox, -1) ~= 'X' then redis.call('RPUSH', inbox, 'X') end
+  return false
+end
+-- inbox_push(peer, entry(peer), limit) when the node of `peer` (member JSON
+-- `mj`) is in `gone` and no live node holds its session.
 local function keep_for(peer, mj, gone, entry, limit)
   local node = string.match(mj, '"node":"([^"]*)"')
   if not node or not gone[node] then return end
   local at = redis.call('GET', 'sb:pn:' .. peer)
   if not at or (not gone[at] and listening(at)) then return end
-  local inbox = 'sb:in:' .. peer
-  local n = redis.call('LLEN', inbox)
-  if n < limit then
-    redis.call('RPUSH', inbox, entry(peer))
-  elseif n == limit then
-    redis.call('RPUSH', inbox, 'X')
-  end
+  inbox_push(peer, entry(peer), limit)
 end
 -- keep_for each member of the room (members hash `members`) but `skip`;
 -- `nodes`: the nodes to check, nil for every registered node.
 -- O(nodes) when every node is alive; O(members) more while one is gone.
 local function keep_for_room(members, nodes, skip, entry, limit)
-  if limit <= 0 then return end
+  if limit == '' then return end
   local gone = gone_of(nodes or redis.call('SMEMBERS', 'sb:nodes'))
   if not gone then return end
   local all = redis.call('HGETALL', members)
@@ -96,7 +107,7 @@ end
 )lua";
 
 // KEYS: meta, members, vers, rooms, nodemembers, peer rooms
-// ARGV: room, peer, member_json, kind, max_peers, metadata, now, channel, inbox limit (0: keep nothing)
+// ARGV: room, peer, member_json, kind, max_peers, metadata, now, channel, inbox limit
 // -> {"ok", ver, created, meta (HGETALL)} | {"already_joined"} | {"room_full", max_peers}
 inline const std::string kJoin = std::string(kKeepForGone) + R"lua(
 local created = 0
@@ -117,13 +128,13 @@ redis.call('SADD', KEYS[6], ARGV[1])
 redis.call('INCR', 'sb:peers')
 local ev = '{"ev":"join","ver":' .. ver .. ',"m":' .. ARGV[3] .. '}'
 redis.call('PUBLISH', ARGV[8], ev)
-keep_for_room(KEYS[2], nil, ARGV[2], kept_event(ARGV[1], ev), tonumber(ARGV[9]))
+keep_for_room(KEYS[2], nil, ARGV[2], kept_event(ARGV[1], ev), ARGV[9])
 return {'ok', tostring(ver), tostring(created), redis.call('HGETALL', KEYS[1])}
 )lua";
 
 // KEYS: meta, members, vers, rooms, nodemembers, peer rooms
 // ARGV: room, peer, reason, channel, extra (appended to the event: "" or `,"why":"<JSON-escaped text>"`),
-//       inbox limit (0: keep nothing)
+//       inbox limit
 // A kicked member of a gone node keeps the event too (its notice).
 // -> {0} when the peer was not a member; {1, ver, finished, meta (HGETALL, as it was), member_json}
 inline const std::string kLeave = std::string(kKeepForGone) + R"lua(
@@ -141,8 +152,8 @@ local ver = redis.call('HINCRBY', KEYS[1], 'ver', 1)
 local ev = '{"ev":"leave","ver":' .. ver .. ',"peer":"' .. ARGV[2] .. '","pub":' .. pub ..
            ',"reason":"' .. ARGV[3] .. '"' .. ARGV[5] .. '}'
 redis.call('PUBLISH', ARGV[4], ev)
-local limit = tonumber(ARGV[6])
-if limit > 0 then
+local limit = ARGV[6]
+if limit ~= '' then
   local nodes = redis.call('SMEMBERS', 'sb:nodes')
   keep_for_room(KEYS[2], nodes, '', kept_event(ARGV[1], ev), limit)
   local gone = ARGV[3] == 'kicked' and gone_of(nodes)
@@ -158,7 +169,7 @@ return {1, tostring(ver), tostring(finished), meta, mj}
 )lua";
 
 // KEYS: meta, members
-// ARGV: peer, member_json, channel, room, inbox limit (0: keep nothing)
+// ARGV: peer, member_json, channel, room, inbox limit
 // -> the new version, or 0 when the peer is not a member
 inline const std::string kUpdate = std::string(kKeepForGone) + R"lua(
 if redis.call('HEXISTS', KEYS[2], ARGV[1]) == 0 then return 0 end
@@ -166,7 +177,7 @@ redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
 local ver = redis.call('HINCRBY', KEYS[1], 'ver', 1)
 local ev = '{"ev":"update","ver":' .. ver .. ',"m":' .. ARGV[2] .. '}'
 redis.call('PUBLISH', ARGV[3], ev)
-keep_for_room(KEYS[2], nil, ARGV[1], kept_event(ARGV[4], ev), tonumber(ARGV[5]))
+keep_for_room(KEYS[2], nil, ARGV[1], kept_event(ARGV[4], ev), ARGV[5])
 return ver
 )lua";
 
@@ -248,13 +259,13 @@ return {1, redis.call('HGETALL', KEYS[1])}
 // Closes a room: every member leaves with reason room-closed (one event each,
 // in join order is not needed: every node drops them all), then the room goes.
 // Members of a gone node keep their own event (their notice).
-// KEYS: meta, members, vers, rooms. ARGV: room, channel, inbox limit (0: keep nothing)
+// KEYS: meta, members, vers, rooms. ARGV: room, channel, inbox limit
 // -> {} when there is no room; {meta (HGETALL, as it was), {member_json, ...}}
 inline const std::string kCloseRoom = std::string(kKeepForGone) + R"lua(
 if redis.call('EXISTS', KEYS[1]) == 0 then return {} end
-local limit = tonumber(ARGV[3])
+local limit = ARGV[3]
 local gone = nil
-if limit > 0 then gone = gone_of(redis.call('SMEMBERS', 'sb:nodes')) end
+if limit ~= '' then gone = gone_of(redis.call('SMEMBERS', 'sb:nodes')) end
 local meta = redis.call('HGETALL', KEYS[1])
 local closed = {}
 local all = redis.call('HGETALL', KEYS[2])
@@ -299,7 +310,7 @@ redis.call('SREM', KEYS[2], ARGV[1])
 local peer = redis.call('HGET', KEYS[1], 'peer')
 if not peer then return 0 end
 if redis.call('HGET', KEYS[1], 'node') ~= ARGV[2] then return 0 end
-redis.call('DEL', KEYS[1], 'sb:log:' .. peer, 'sb:in:' .. peer, 'sb:pr:' .. peer)
+redis.call('DEL', KEYS[1], 'sb:log:' .. peer, 'sb:in:' .. peer, 'sb:inb:' .. peer, 'sb:pr:' .. peer)
 if redis.call('GET', 'sb:pn:' .. peer) == ARGV[2] then redis.call('DEL', 'sb:pn:' .. peer) end
 return 1
 )lua";
@@ -307,16 +318,15 @@ return 1
 // A unicast relay to a peer of another node: published on the channel of the
 // node holding the peer's session now; when nobody listens there (that node is
 // gone), kept in the peer's inbox for whichever node resumes the session.
-// KEYS: peer node, inbox
-// ARGV: encoded PeerRelay, inbox limit
+// KEYS: peer node. ARGV: encoded PeerRelay, peer, inbox limit
 // -> 1 published (that node answers), 2 kept, -1 no such peer, -2 inbox full
-inline constexpr const char* kDeliver = R"lua(
+// (the session ends when resumed: what it missed is lost)
+inline const std::string kDeliver = std::string(kKeepForGone) + R"lua(
 local node = redis.call('GET', KEYS[1])
 if not node then return -1 end
 if redis.call('PUBLISH', 'sb:n:' .. node, ARGV[1]) > 0 then return 1 end
-if redis.call('LLEN', KEYS[2]) >= tonumber(ARGV[2]) then return -2 end
-redis.call('RPUSH', KEYS[2], ARGV[1])
-return 2
+if inbox_push(ARGV[2], ARGV[1], ARGV[3]) then return 2 end
+return -2
 )lua";
 
 // A room-wide relay: published on the room's channel (each node delivers it to
@@ -330,15 +340,15 @@ redis.call('PUBLISH', ARGV[1], ARGV[2])
 local nodes = nil
 if #ARGV > 6 then nodes = {unpack(ARGV, 7)} end
 local function entry(peer) return ARGV[3] .. #peer .. ':' .. peer .. ARGV[4] end
-keep_for_room(KEYS[1], nodes, ARGV[6], entry, tonumber(ARGV[5]))
+keep_for_room(KEYS[1], nodes, ARGV[6], entry, ARGV[5])
 return 1
 )lua";
 
 // Takes a peer's inbox (what was kept while its node did not listen): its entries, oldest first; empties it.
-// KEYS: inbox
+// KEYS: inbox, its size
 inline constexpr const char* kTakeInbox = R"lua(
 local inbox = redis.call('LRANGE', KEYS[1], 0, -1)
-redis.call('DEL', KEYS[1])
+redis.call('DEL', KEYS[1], KEYS[2])
 return inbox
 )lua";
 
@@ -370,7 +380,7 @@ inline constexpr const char* kTake = R"lua(
 if redis.call('HGET', KEYS[1], 'node') ~= ARGV[4] then return {} end
 local log = redis.call('LRANGE', KEYS[2], 0, -1)
 local inbox = redis.call('LRANGE', KEYS[3], 0, -1)
-redis.call('DEL', KEYS[3])
+redis.call('DEL', KEYS[3], 'sb:inb:' .. ARGV[2])
 redis.call('SREM', KEYS[5], ARGV[1])
 redis.call('SADD', KEYS[6], ARGV[1])
 local rooms = redis.call('SMEMBERS', KEYS[4])

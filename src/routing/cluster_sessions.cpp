@@ -113,7 +113,7 @@ void Cluster::deliver_script(uint32_t origin_shard, const PeerId& from, const Pe
   await_answer(origin_shard, from, p.ack_id);
   commands_.fetch_add(1, std::memory_order_relaxed);
   const bool sent = cmd_->command(
-      {"EVAL", scripts::kDeliver, "2", peer_node_key(to), inbox_key(to), wire::encode(p), limit},
+      {"EVAL", scripts::kDeliver, "1", peer_node_key(to), wire::encode(p), to.str(), limit},
       [this, origin_shard, from, ack_id = p.ack_id](const RedisReply* r) mutable {
         const int64_t verdict = is_ok(r) && r->type == RedisReply::Type::integer ? r->integer : 0;
         if (verdict == 1) return;  // that node answers
@@ -505,17 +505,19 @@ void Cluster::reap_sessions(const std::string& node) {
 void Cluster::take_back_inboxes() {
   for (const auto& [peer, r] : own_sessions_) {
     commands_.fetch_add(1, std::memory_order_relaxed);
-    cmd_->command({"EVAL", scripts::kTakeInbox, "1", inbox_key(peer)}, [this](const RedisReply* rep) {
-      if (!is_ok(rep) || rep->type != RedisReply::Type::array) return;
-      for (const auto& e : rep->elements) {
-        wire::PeerRelay p;  // unicast relays were acked when kept; room-wide ones want no answer
-        if (!wire::decode(e.str, p)) continue;
-        const RoomId room = p.room;
-        bus_.deliver_here(p.to, room,
-                          Relay{make_body(std::move(p.body)), p.type, Clock::now(), p.from_viewer},
-                          [](Admission) {});
-      }
-    });
+    cmd_->command(
+        {"EVAL", scripts::kTakeInbox, "2", inbox_key(peer), inbox_size_key(peer)},
+        [this](const RedisReply* rep) {
+          if (!is_ok(rep) || rep->type != RedisReply::Type::array) return;
+          for (const auto& e : rep->elements) {
+            wire::PeerRelay p;  // unicast relays were acked when kept; room-wide ones want no answer
+            if (!wire::decode(e.str, p)) continue;
+            const RoomId room = p.room;
+            bus_.deliver_here(p.to, room,
+                              Relay{make_body(std::move(p.body)), p.type, Clock::now(), p.from_viewer},
+                              [](Admission) {});
+          }
+        });
   }
 }
 

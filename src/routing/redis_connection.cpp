@@ -2,6 +2,7 @@
 
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
+#include <openssl/sha.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -317,6 +318,7 @@ void RedisConnection::link_down(const std::shared_ptr<Link>& link) {
   if (link != link_) return;
   link_.reset();
   deadlines_.clear();
+  loaded_.clear();  // perhaps another Redis (or an empty one) next time
   timeout_timer_.cancel();
   const bool was_up = up_;
   up_ = false;
@@ -341,7 +343,35 @@ void RedisConnection::schedule_reconnect() {
 bool RedisConnection::command(const std::vector<std::string_view>& args, Callback cb) {
   // Before `up`, only the AUTH/SELECT/SETNAME sent by link_up may go out.
   if (!up_) return false;
-  return send(args, std::move(cb));
+  if (args.size() < 3 || args[0] != "EVAL") return send(args, std::move(cb));
+  const std::string& sha1 = sha1_of(args[1]);
+  if (!loaded_.count(sha1)) {
+    if (!send({"SCRIPT", "LOAD", args[1]}, {})) return false;
+    loaded_.insert(sha1);
+  }
+  std::vector<std::string_view> call(args);
+  call[0] = "EVALSHA";
+  call[1] = sha1;
+  return send(call, [this, cb = std::move(cb)](const RedisReply* r) {
+    if (r && r->is_error() && r->str.starts_with("NOSCRIPT")) loaded_.clear();  // flushed: load again
+    if (cb) cb(r);
+  });
+}
+
+const std::string& RedisConnection::sha1_of(std::string_view script) {
+  Script& s = scripts_[script.data()];
+  if (s.sha1.empty() || s.text != script) {  // O(size) compare on a hit: the text is the key's truth
+    unsigned char md[SHA_DIGEST_LENGTH];
+    SHA1(reinterpret_cast<const unsigned char*>(script.data()), script.size(), md);
+    static constexpr char kHex[] = "0123456789abcdef";
+    s.sha1.clear();
+    for (unsigned char b : md) {
+      s.sha1.push_back(kHex[b >> 4]);
+      s.sha1.push_back(kHex[b & 15]);
+    }
+    s.text.assign(script);
+  }
+  return s.sha1;
 }
 
 bool RedisConnection::send(const std::vector<std::string_view>& args, Callback cb) {

@@ -29,6 +29,8 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 struct redisAsyncContext;  // hiredis
@@ -104,6 +106,12 @@ class RedisConnection : public std::enable_shared_from_this<RedisConnection> {
   // `cb`) when not connected: the caller decides whether to queue or drop.
   // Cost: one copy of the arguments into hiredis' output buffer; replies are
   // matched in order, so a timed-out reply drops the whole connection.
+  // `EVAL script ...` goes out as `EVALSHA sha1 ...`, preceded by one `SCRIPT
+  // LOAD` the first time this connection (since it came up) uses the script:
+  // the script crosses the wire, and is hashed by Redis, once per connection
+  // instead of once per call. Same connection, so the load runs first. If the
+  // scripts are flushed from Redis meanwhile (SCRIPT FLUSH), the calls under
+  // way fail with the NOSCRIPT error and the next one loads it again.
   bool command(const std::vector<std::string_view>& args, Callback cb = {});
   bool command(std::initializer_list<std::string_view> args, Callback cb = {}) {
     return command(std::vector<std::string_view>(args), std::move(cb));
@@ -135,6 +143,15 @@ class RedisConnection : public std::enable_shared_from_this<RedisConnection> {
   boost::asio::steady_timer timeout_timer_;
   std::shared_ptr<Link> link_;
   std::deque<std::chrono::steady_clock::time_point> deadlines_;  // of outstanding commands, in order
+  // Scripts by the address of their text (callers pass the same static text): the text, for a check, and its
+  // SHA1.
+  struct Script {
+    std::string text;
+    std::string sha1;
+  };
+  std::unordered_map<const char*, Script> scripts_;
+  std::unordered_set<std::string> loaded_;  // SHA1s loaded on the current link
+  const std::string& sha1_of(std::string_view script);
   std::chrono::milliseconds backoff_;
   bool running_ = false;
   bool up_ = false;

@@ -306,6 +306,7 @@ bool Server::Impl::setup() {
     co.lost_grace = std::chrono::seconds(cfg.resume_window_s);
     // Resume on any node: every stamped frame is stored, up to the replay buffer's message limit.
     co.log_messages = cfg.resume_window_s > 0 ? cfg.resume_buffer_messages : 0;
+    co.inbox_bytes = cfg.resume_buffer_bytes;
     routing::set_node_tag(static_cast<uint32_t>(std::stoul(random_hex(2), nullptr, 16)));
     cluster = std::make_unique<routing::Cluster>(std::move(co), *bus);
     bus->set_remote(cluster.get());

@@ -189,8 +189,8 @@ test('a node is killed: what its rooms say before the session resumes elsewhere 
   assert.deepEqual(a.received((m) => m.type === 'peer-left' && m.peer === b.peer), [], a.history());
 });
 
-test('a node is killed and its rooms say more than a session keeps: that session ends, resumed is false', async (t) => {
-  const cl = await cluster(t, { haproxy: false, args: ['--resume-buffer-messages', '4'] });
+test('a node is killed and its rooms say more than a session keeps (messages or bytes): that session ends', async (t) => {
+  const cl = await cluster(t, { haproxy: false, args: ['--resume-buffer-messages', '4', '--resume-buffer-bytes', '4000'] });
   const [n1, n2, n3] = cl.nodes;
   const room = uniqueRoom('gap-full');
   const a = await connectPeer(n1, { name: 'a@n1', claims: { sub: 'alice' } });
@@ -198,20 +198,37 @@ test('a node is killed and its rooms say more than a session keeps: that session
   const b = await connectPeer(n2, { name: 'b@n2', claims: { sub: 'bob' } });
   await join(b, room);
   await a.next({ type: 'peer-joined', room, peer: b.peer });
-  cl.down.push(n2);
-  await n2.stop({ signal: 'SIGKILL' });
-  await until(async () => await numsubOf(cl, n2) === 0, 'Redis to drop the killed node\'s subscriptions');
-  for (let n = 1; n <= 5; n++) assert.equal((await a.request({ type: 'message', room, data: { n } })).type, 'ack');
-  const d = await Client.connect(n3.wsUrl, { name: 'b@n3' });
-  const welcome = await d.request({
-    type: 'hello', token: hsToken(cl.secret, { sub: 'bob' }),
-    resume: { session: b.welcome.session, resume_token: b.welcome.resume_token, last_seq: b.frames.at(-1).msg.seq },
+  const e = await connectPeer(n3, { name: 'e@n3', claims: { sub: 'eve' } });
+  await join(e, room);
+  await a.next({ type: 'peer-joined', room, peer: e.peer });
+
+  // Kills the node of `who`, lets `send` run while it is gone, then resumes `who` on n1: not resumed.
+  async function overflow(who, node, send) {
+    cl.down.push(node);
+    await node.stop({ signal: 'SIGKILL' });
+    await until(async () => await numsubOf(cl, node) === 0, 'Redis to drop the killed node\'s subscriptions');
+    await send();
+    const d = await Client.connect(n1.wsUrl, { name: `${who.name}-again` });
+    const welcome = await d.request({
+      type: 'hello', token: hsToken(cl.secret, { sub: who.welcome.user }),
+      resume: { session: who.welcome.session, resume_token: who.welcome.resume_token, last_seq: who.frames.at(-1).msg.seq },
+    });
+    assert.equal(welcome.type, 'welcome', JSON.stringify(welcome));
+    assert.equal(welcome.resumed, false, `${who.name}: a session that missed more than it keeps cannot go on exactly`);
+    assert.notEqual(welcome.peer, who.peer);
+    // The others see it go as on any replay overflow.
+    assert.equal((await a.next({ type: 'peer-left', room, peer: who.peer })).reason, 'resume-overflow');
+  }
+  // Five messages for a session that keeps four.
+  await overflow(b, n2, async () => {
+    for (let n = 1; n <= 5; n++) assert.equal((await a.request({ type: 'message', room, data: { n } })).type, 'ack');
   });
-  assert.equal(welcome.type, 'welcome', JSON.stringify(welcome));
-  assert.equal(welcome.resumed, false, 'a session that missed more than it keeps cannot go on exactly');
-  assert.notEqual(welcome.peer, b.peer);
-  // The others see it go as on any replay overflow.
-  assert.equal((await a.next({ type: 'peer-left', room, peer: b.peer })).reason, 'resume-overflow');
+  // Two messages of 2,500 bytes for a session that keeps 4,000 bytes.
+  await overflow(e, n3, async () => {
+    for (let n = 1; n <= 2; n++) {
+      assert.equal((await a.request({ type: 'message', room, data: { n, pad: 'x'.repeat(2500) } })).type, 'ack');
+    }
+  });
 });
 
 test('a node that lost only its own subscription gets what was kept for its sessions meanwhile, once', async (t) => {

@@ -101,6 +101,43 @@ TEST(RedisConnection, SetAndGetAreBinarySafe) {
   EXPECT_EQ(arr->elements[1].type, RedisReply::Type::nil);
 }
 
+TEST(RedisConnection, ScriptsAreLoadedOncePerConnectionThenCalledBySha) {
+  testing::RedisServer redis;
+  ASSERT_TRUE(redis.ready());
+  asio::io_context ioc;
+  auto c = RedisConnection::create(ioc, endpoint_of(redis), fast_options());
+  c->start();
+  ASSERT_TRUE(run_until(ioc, [&] { return c->up(); }));
+  static constexpr const char* kScript = "return redis.call('INCRBY', KEYS[1], ARGV[1])";
+  std::vector<int64_t> got;
+  auto add = [&](const char* n) {
+    return c->command({"EVAL", kScript, "1", "counter", n}, [&](const RedisReply* r) {
+      got.push_back(r && r->type == RedisReply::Type::integer ? r->integer : -1);
+    });
+  };
+  ASSERT_TRUE(add("1"));
+  ASSERT_TRUE(add("2"));
+  ASSERT_TRUE(run_until(ioc, [&] { return got.size() == 2; }));
+  EXPECT_EQ(got, (std::vector<int64_t>{1, 3}));
+  std::optional<RedisReply> stats;
+  c->command({"INFO", "commandstats"}, [&](const RedisReply* r) { stats = *r; });
+  ASSERT_TRUE(run_until(ioc, [&] { return stats.has_value(); }));
+  EXPECT_NE(stats->str.find("cmdstat_evalsha:calls=2,"), std::string::npos) << stats->str;
+  EXPECT_NE(stats->str.find("cmdstat_script|load:calls=1,"), std::string::npos) << stats->str;
+  EXPECT_EQ(stats->str.find("cmdstat_eval:"), std::string::npos) << stats->str;
+  // Flushed behind its back: that call fails with NOSCRIPT, the next one (sent after it failed) loads it
+  // again.
+  bool flushed = false;
+  c->command({"SCRIPT", "FLUSH"}, [&](const RedisReply*) { flushed = true; });
+  ASSERT_TRUE(run_until(ioc, [&] { return flushed; }));
+  ASSERT_TRUE(add("4"));
+  ASSERT_TRUE(run_until(ioc, [&] { return got.size() == 3; }));
+  ASSERT_TRUE(add("8"));
+  ASSERT_TRUE(run_until(ioc, [&] { return got.size() == 4; }));
+  EXPECT_EQ(got[2], -1);
+  EXPECT_EQ(got[3], 11);
+}
+
 TEST(RedisConnection, PubSubDeliversMessagesInOrder) {
   testing::RedisServer redis;
   ASSERT_TRUE(redis.ready());
