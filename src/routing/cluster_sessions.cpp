@@ -507,9 +507,13 @@ void Cluster::take_back_inboxes() {
     commands_.fetch_add(1, std::memory_order_relaxed);
     cmd_->command(
         {"EVAL", scripts::kTakeInbox, "2", inbox_key(peer), inbox_size_key(peer)},
-        [this](const RedisReply* rep) {
+        [this, peer](const RedisReply* rep) {
           if (!is_ok(rep) || rep->type != RedisReply::Type::array) return;
           for (const auto& e : rep->elements) {
+            if (e.str.size() == 1 && e.str.front() == wire::kInboxOverflow)
+              spdlog::warn(
+                  "cluster: frames for {} were lost while this node did not listen (its inbox was full)",
+                  peer.str());
             wire::PeerRelay p;  // unicast relays were acked when kept; room-wide ones want no answer
             if (!wire::decode(e.str, p)) continue;
             const RoomId room = p.room;
