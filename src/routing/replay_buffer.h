@@ -7,9 +7,9 @@
 #pragma once
 
 #include <cstdint>
-#include <deque>
 #include <vector>
 
+#include "core/fifo.h"
 #include "core/ids.h"
 #include "routing/bus.h"
 
@@ -51,7 +51,7 @@ class ReplayBuffer {
   }
 
  private:
-  std::deque<Frame> frames_;
+  Fifo<Frame> frames_;  // nothing allocated while empty (an idle session holds a few frames)
   size_t bytes_ = 0;
   size_t max_messages_ = 0;
   size_t max_bytes_ = 0;

@@ -4,6 +4,7 @@
 
 #include <boost/asio/post.hpp>
 #include <boost/beast/websocket/ssl.hpp>
+#include <cstring>
 
 #include <array>
 #include <ctime>
@@ -140,7 +141,10 @@ void WsSessionT<NextLayer>::on_read(beast::error_code ec, size_t bytes) {
       on_frame(now);
   }
   buffer_.consume(buffer_.size());
-  if (buffer_.capacity() > 16 * 1024) buffer_.shrink_to_fit();  // a big message must not pin a big buffer
+  // A big message must not pin a big buffer. (Beast's read prepares the buffer as
+  // soon as a read starts, so giving it back after every message would only move
+  // the allocation, not save it on an idle connection.)
+  if (buffer_.capacity() > 16 * 1024) buffer_.shrink_to_fit();
   if (!read_paused_ && !read_pending_) do_read();
 }
 
@@ -208,7 +212,7 @@ void WsSessionT<NextLayer>::enqueue(const routing::Body& body, uint64_t seq) {
     spdlog::warn("closing slow reader peer={} remote={} queued_bytes={}", peer_id().str(), remote(),
                  queued_bytes_);
     // Keep the frame being written (its buffer is in use); drop the rest.
-    queue_.erase(queue_.begin() + (writing_ ? 1 : 0), queue_.end());
+    queue_.truncate(writing_ ? 1 : 0);
     queued_bytes_ = queue_.empty() ? 0 : queue_.front().body->size() + queue_.front().tail_len;
     close(proto::close_code::slow_reader, "send queue full");
     return;
@@ -225,7 +229,8 @@ void WsSessionT<NextLayer>::do_write() {
   }
   writing_ = true;
   const Out& o = queue_.front();
-  std::array<asio::const_buffer, 2> bufs{asio::buffer(*o.body), asio::buffer(o.tail, o.tail_len)};
+  std::memcpy(writing_tail_, o.tail, o.tail_len);  // o may move while written (the body's bytes stay)
+  std::array<asio::const_buffer, 2> bufs{asio::buffer(*o.body), asio::buffer(writing_tail_, o.tail_len)};
   ws_.async_write(bufs, [self = self()](beast::error_code ec, size_t n) { self->on_write(ec, n); });
 }
 

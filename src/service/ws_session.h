@@ -17,10 +17,10 @@
 #include <boost/beast/ssl/ssl_stream.hpp>
 #include <boost/beast/websocket/stream.hpp>
 #include <chrono>
-#include <deque>
 #include <memory>
 #include <optional>
 
+#include "core/fifo.h"
 #include "core/token_bucket.h"
 #include "service/session.h"
 #include "service/shard.h"
@@ -105,7 +105,8 @@ class WsSessionT final : public WsSession {
   Shard& shard_;
   boost::beast::websocket::stream<NextLayer> ws_;
   boost::beast::flat_buffer buffer_;
-  std::deque<Out> queue_;
+  Fifo<Out> queue_;        // its elements move when it grows: the frame being written
+  char writing_tail_[32];  // has its tail copied here
   size_t queued_bytes_ = 0;
   bool writing_ = false;
   bool closing_ = false;  // no more input is processed, queue drains then close
