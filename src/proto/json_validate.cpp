@@ -3,6 +3,10 @@
 #include <cstdint>
 #include <cstring>
 
+#if defined(__AVX2__)
+#include <immintrin.h>
+#endif
+
 namespace sb::proto {
 
 namespace {
@@ -88,11 +92,28 @@ class Validator {
   }
 
   // Skips bytes that need no attention inside a string (anything but '"',
-  // '\\' and control characters), eight at a time: relayed SDP is one long
-  // string, so this loop is where validation spends its time. SWAR tests may
-  // flag a byte falsely only after a true match in the same word; the
-  // byte-wise loop in string() then handles it.
+  // '\\' and control characters): relayed SDP is one long string, so this is
+  // where validation spends its time. With AVX2 (the release build targets
+  // haswell) 32 bytes a turn; else eight at a time by SWAR, whose tests may
+  // flag a byte falsely only after a true match in the same word (the
+  // byte-wise loop in string() then handles it).
   void skip_plain() {
+#if defined(__AVX2__)
+    const __m256i quote = _mm256_set1_epi8('"'), backslash = _mm256_set1_epi8('\\');
+    const __m256i high3 = _mm256_set1_epi8(static_cast<char>(0xE0)), zero = _mm256_setzero_si256();
+    while (end_ - p_ >= 32) {
+      const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p_));
+      const __m256i special =
+          _mm256_or_si256(_mm256_or_si256(_mm256_cmpeq_epi8(v, quote), _mm256_cmpeq_epi8(v, backslash)),
+                          _mm256_cmpeq_epi8(_mm256_and_si256(v, high3), zero));  // c < 0x20
+      const auto mask = static_cast<uint32_t>(_mm256_movemask_epi8(special));
+      if (mask != 0) {
+        p_ += __builtin_ctz(mask);
+        return;
+      }
+      p_ += 32;
+    }
+#endif
     constexpr uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
     auto has_zero = [&](uint64_t v) { return (v - ones) & ~v & highs; };
     while (end_ - p_ >= 8) {

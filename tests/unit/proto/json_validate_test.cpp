@@ -24,6 +24,43 @@ TEST(JsonValidate, RejectsWhatIsNotJson) {
   EXPECT_FALSE(json_valid(std::string("\"a\nb\""), 64));
 }
 
+// The string scan skips plain bytes 32 (AVX2) or 8 (SWAR) at a time: every byte
+// value, at every offset of strings longer than both widths, must still be
+// judged as the JSON grammar says (control characters refused, '"' ending the
+// string, '\\' starting an escape, everything else, 0x7F and UTF-8 bytes
+// included, plain).
+// prefix + s + suffix, built by appending (GCC 12 warns falsely, -Wrestrict, on
+// operator+ of a literal and a string).
+std::string wrap(const char* prefix, const std::string& s, const char* suffix) {
+  std::string out(prefix);
+  out.append(s);
+  out.append(suffix);
+  return out;
+}
+
+TEST(JsonValidate, EveryByteAtEveryOffsetOfALongString) {
+  const std::string plain(80, 'a');
+  for (size_t at = 0; at < plain.size(); ++at) {
+    for (int b = 0; b < 256; ++b) {
+      std::string s = plain;
+      s[at] = static_cast<char>(b);
+      const std::string text = wrap("\"", s, "\"");
+      bool expected = b >= 0x20 && b != '"' && b != '\\';
+      EXPECT_EQ(json_valid(text, 64), expected) << "byte " << b << " at " << at;
+    }
+    // An escape at this offset, and an escaped quote, which must not end the string.
+    for (const char* esc : {"\\n", "\\\"", "\\\\", "\\u00e9"}) {
+      std::string s = plain.substr(0, at);
+      s.append(esc);
+      s.append(plain, at);
+      EXPECT_TRUE(json_valid(wrap("\"", s, "\""), 64)) << esc << " at " << at;
+      EXPECT_TRUE(json_valid(wrap("[\"", s, "\",1]"), 64)) << esc << " at " << at;
+    }
+    const std::string cut = wrap("\"", plain.substr(0, at), "\\");  // a string ending in a lone backslash
+    EXPECT_FALSE(json_valid(cut, 64)) << at;
+  }
+}
+
 TEST(JsonValidate, EnforcesTheDepthLimit) {
   EXPECT_TRUE(json_valid(std::string(64, '[') + std::string(64, ']'), 64));
   EXPECT_FALSE(json_valid(std::string(65, '[') + std::string(65, ']'), 64));
