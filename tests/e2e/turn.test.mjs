@@ -138,6 +138,10 @@ test('a call forced through coturn connects with the issued TURN credentials, an
         const s = await pcStates(page);
         return s.length === 1 && s[0].connection === 'connected';
       }, { timeout: 30000, what: `${page.label} connected through the relay (${JSON.stringify(await pcStates(page).catch(() => null))})` });
+      // Chromium may report `connected` a moment before getStats() shows the
+      // nominated pair as succeeded: wait for the pair, then check its type.
+      await waitFor(async () => (await selectedLocalTypes(page)).length > 0,
+        { timeout: 10000, what: `${page.label}'s selected candidate pair in getStats()` });
       assert.deepEqual(await selectedLocalTypes(page), ['relay']);
       const types = await page.evaluate(() => window.__turn.state.candidateTypes);
       assert.ok(types.length > 0 && types.every((x) => x === 'relay'), `only relay candidates: ${types}`);
