@@ -420,13 +420,13 @@ test('SIGTERM drain under load: going-away, every session resumes elsewhere; zer
 // Beast's closing handshake discards the data frames that arrive after the
 // server's close frame, so a node that closed at once after going-away lost
 // the frames its clients had on the wire. Here the sessions send back to back
-// (a message every millisecond, up to 200 unanswered), so that frames are on
-// the wire when going-away comes: each of them must still be handled and
-// acked (the ack is replayed on the resumed session).
+// in a closed loop (each answer sends the next, up to 32 unanswered),
+// so that frames are on the wire when going-away comes: each of them must
+// still be handled and acked (the ack is replayed on the resumed session).
 test('SIGTERM drain while sessions send back to back: every message on the wire at going-away is acked', async (t) => {
-  const cl = await cluster(t, { args: ['--max-msgs-per-s', '5000'] });  // 1,000/s per session is meant
+  const cl = await cluster(t, { args: ['--max-msgs-per-s', '0'] });  // flat out is meant
   const pairs = 6, count = 100;
-  const load = await startLoad(t, cl, { pairs, intervalMs: 1, maxInFlight: 200, maxPerSession: 20000 });
+  const load = await startLoad(t, cl, { pairs, intervalMs: 1, maxInFlight: 32, maxPerSession: 20000, refill: true });
   await ackedMore(load, count);
   const { moved, r } = await drain(t, cl, load, cl.nodes[2], count);
   assertExactlyOnce(r, 2 * pairs * 2 * count);

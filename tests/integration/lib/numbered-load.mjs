@@ -308,10 +308,13 @@ export class LoadSession {
 export class NumberedLoad {
   // Options: url, secret (HS256), pairs, intervalMs (per session), maxPerSession,
   // maxInFlight (per connection), maxAttempts (reconnects per drop), prefix
-  // (user and room names), concurrency (connects at a time).
+  // (user and room names), concurrency (connects at a time), refill (also send
+  // the next message as soon as one is answered: a closed loop that keeps
+  // maxInFlight messages on the wire whenever the session may send).
   constructor({ url, secret, pairs = 100, intervalMs = 100, maxPerSession = 2000, maxInFlight = 20,
-    maxAttempts = 30, prefix = `load${Date.now().toString(36)}`, concurrency = 20 }) {
-    Object.assign(this, { url, secret, pairs, intervalMs, maxPerSession, maxInFlight, maxAttempts, prefix, concurrency });
+    maxAttempts = 30, prefix = `load${Date.now().toString(36)}`, concurrency = 20, refill = false }) {
+    Object.assign(this, { url, secret, pairs, intervalMs, maxPerSession, maxInFlight, maxAttempts, prefix, concurrency,
+      refill });
     this.sessions = Array.from({ length: 2 * pairs }, (_, i) => new LoadSession(this, i));
     this.sending = false;
     this.closing = false;
