@@ -8,7 +8,7 @@ ASAN_DIR  := build-asan
 # libFuzzer tree (clang), `make fuzz`: FUZZ_SECONDS per target (docs/fuzzing.md).
 FUZZ_DIR  := build-fuzz
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS := fuzz_protocol fuzz_jwt fuzz_http
+FUZZ_TARGETS := fuzz_protocol fuzz_ws_frame fuzz_jwt fuzz_http
 
 .PHONY: all deps build asan run test unit integration e2e format clean fuzz
 
