@@ -4,7 +4,6 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
-#include <boost/beast/websocket/ssl.hpp>
 #include <boost/url/parse.hpp>
 
 #include "core/json_text.h"
@@ -95,9 +94,11 @@ void HttpSessionT<Stream>::on_read(beast::error_code ec, size_t) {
     if (url && url->path() == "/ws" && !shard_.stopping) {
       if (auto refusal = admit(req)) return respond(std::move(*refusal));
       std::string token = access_token(req.target());
+      // Bytes the client sent after its request belong to the WebSocket.
+      std::string early(static_cast<const char*>(buffer_.data().data()), buffer_.size());
       std::make_shared<WsSessionT<Stream>>(shard_, std::move(stream_), std::move(remote_),
                                            std::move(client_ip_), std::move(token))
-          ->run(std::move(req));
+          ->run(req, std::move(early));
       return;
     }
   }

@@ -9,7 +9,9 @@
 #include <boost/asio/steady_timer.hpp>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <unordered_set>
+#include <vector>
 
 #include "proto/parser.h"
 #include "routing/local_bus.h"
@@ -37,6 +39,17 @@ struct Shard {
   proto::Parser parser;
   boost::asio::steady_timer sweep;      // one timer per shard drives every session's deadlines
   boost::asio::steady_timer lag_probe;  // measures how late the loop runs a due timer
+  // Plain WebSocket sessions read into this, one at a time, and keep only an
+  // unfinished frame for themselves: an idle connection owns no receive buffer.
+  static constexpr size_t kScratchBytes = 64 * 1024;
+  static constexpr size_t kScratchPadding = 64;  // the JSON parser reads ahead
+  std::unique_ptr<char[]> scratch = std::make_unique_for_overwrite<char[]>(kScratchBytes + kScratchPadding);
+  // Sessions with frames queued this loop turn; one posted handler writes them
+  // all (schedule_flush in service/ws_session.cpp). `flushing` is the list
+  // being written, kept to reuse its memory.
+  std::vector<std::shared_ptr<WsSession>> to_flush;
+  std::vector<std::shared_ptr<WsSession>> flushing;
+  bool flush_posted = false;
   bool stopping = false;
   bool draining = false;  // SIGTERM: new WebSockets get going-away {draining, reconnect} at once
   bool drained = false;   // draining, and no connection was left

@@ -2,30 +2,64 @@
 
 #include <spdlog/spdlog.h>
 
-#include <boost/asio/post.hpp>
-#include <boost/beast/websocket/ssl.hpp>
-#include <cstring>
-
 #include <array>
+#include <boost/asio/post.hpp>
+#include <boost/asio/write.hpp>
+#include <cstring>
 #include <ctime>
+#include <span>
 
+#include "core/utf8.h"
 #include "proto/encode.h"
 #include "service/admission.h"
 #include "service/hub.h"
 #include "service/metrics.h"
+#include "service/ws_upgrade.h"
+#include "ws/frame_writer.h"
 
 namespace sb::service {
 
 namespace beast = boost::beast;
-namespace websocket = beast::websocket;
 namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+using ws::Opcode;
 
-template <class NextLayer>
-WsSessionT<NextLayer>::WsSessionT(Shard& shard, NextLayer&& stream, std::string remote, std::string client_ip,
-                                  std::string query_token)
+static_assert(PaddedBuffer::kPadding >= proto::Parser::kPadding);
+static_assert(ws::FrameReader::kPadding >= proto::Parser::kPadding);
+
+void schedule_flush(Shard& shard, std::shared_ptr<WsSession> s) {
+  shard.to_flush.push_back(std::move(s));
+  if (shard.flush_posted) return;
+  shard.flush_posted = true;
+  // Posted handlers run after every completion the loop already has in hand,
+  // so all the frames this turn produced go out together.
+  asio::post(shard.ioc, [&shard] {
+    shard.flush_posted = false;
+    std::swap(shard.to_flush, shard.flushing);
+    for (auto& listed : shard.flushing) listed->flush();
+    shard.flushing.clear();
+  });
+}
+
+namespace {
+template <class H>
+auto take_stream(H&& s) {
+  if constexpr (std::is_same_v<std::decay_t<H>, TcpStream>)
+    return std::move(s).release_socket();
+  else
+    return std::move(s);
+}
+
+constexpr uint16_t kClosePayloadMax = 125;
+}  // namespace
+
+template <class H>
+WsSessionT<H>::WsSessionT(Shard& shard, H&& stream, std::string remote, std::string client_ip,
+                          std::string query_token)
     : WsSession(shard.index),
       shard_(shard),
-      ws_(std::move(stream)),
+      stream_(take_stream(std::move(stream))),
+      reader_(shard.cfg->max_frame_bytes),
       client_ip_(std::move(client_ip)),
       msg_rate_(shard.cfg->max_msgs_per_s, shard.cfg->msg_burst),
       byte_rate_(shard.cfg->max_bytes_per_s, shard.cfg->bytes_burst) {
@@ -33,126 +67,228 @@ WsSessionT<NextLayer>::WsSessionT(Shard& shard, NextLayer&& stream, std::string 
   query_token_ = std::move(query_token);
 }
 
-template <class NextLayer>
-WsSessionT<NextLayer>::~WsSessionT() {
+template <class H>
+WsSessionT<H>::~WsSessionT() {
   shard_.sessions.erase(this);
   shard_.admission->release(client_ip_);
 }
 
-template <class NextLayer>
-void WsSessionT<NextLayer>::run(beast::http::request<beast::http::string_body> req) {
-  beast::get_lowest_layer(ws_).expires_never();  // the websocket's own timeouts take over
-  websocket::stream_base::timeout t{};
-  t.handshake_timeout = std::chrono::seconds(5);    // upgrade response and closing handshake
-  t.idle_timeout = websocket::stream_base::none();  // heartbeats are ours (tick)
-  t.keep_alive_pings = false;
-  ws_.set_option(t);
-  ws_.set_option(websocket::stream_base::decorator(
-      [](websocket::response_type& res) { res.set(beast::http::field::server, "switchboard"); }));
-  ws_.read_message_max(shard_.cfg->max_frame_bytes);
-  ws_.auto_fragment(false);
-  ws_.text(true);
-  ws_.control_callback([this](websocket::frame_type kind, beast::string_view) {
-    last_rx_ = Clock::now();
-    if (kind == websocket::frame_type::close) got_close_ = true;
-  });
-  ws_.async_accept(req, [self = self()](beast::error_code ec) { self->on_accept(ec); });
+template <class H>
+tcp::socket& WsSessionT<H>::socket() {
+  if constexpr (kTls)
+    return beast::get_lowest_layer(stream_).socket();
+  else
+    return stream_;
 }
 
-template <class NextLayer>
-void WsSessionT<NextLayer>::on_accept(beast::error_code ec) {
-  if (ec) return;  // the upgrade failed; nothing was registered
+// ---- the opening handshake -------------------------------------------------
+
+template <class H>
+void WsSessionT<H>::run(const beast::http::request<beast::http::string_body>& req, std::string early) {
+  auto answer = answer_upgrade(req);
+  // The response is ~160 bytes on a fresh connection: the kernel takes it at
+  // once. TLS keeps the upgrade stage's deadline for it.
+  if constexpr (kTls)
+    beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(shard_.cfg->upgrade_timeout_s));
+  tls_out_ = std::move(answer.response);
+  asio::async_write(
+      stream_, asio::buffer(tls_out_),
+      [self = self(), ok = answer.accepted, early = std::move(early)](beast::error_code ec, size_t) mutable {
+        self->tls_out_ = std::string();
+        if constexpr (kTls) beast::get_lowest_layer(self->stream_).expires_never();
+        if (ec || !ok) {
+          beast::error_code ignored;
+          self->socket().shutdown(tcp::socket::shutdown_send, ignored);
+          self->socket().close(ignored);
+          return;  // nothing was registered
+        }
+        self->on_upgraded(std::move(early));
+      });
+}
+
+template <class H>
+void WsSessionT<H>::on_upgraded(std::string early) {
   const auto now = Clock::now();
   last_rx_ = last_ping_ = now;
   hello_deadline_ = now + std::chrono::seconds(shard_.cfg->hello_timeout_s);
   shard_.sessions.insert(this);
   shard_.metrics->connections_opened.inc();
-  if (shard_.stopping) return shutdown("shutdown");
-  if (shard_.draining) return shutdown("draining", true);
-  do_read();
-}
-
-template <class NextLayer>
-void WsSessionT<NextLayer>::do_read() {
-  read_pending_ = true;
-  ws_.async_read(buffer_, [self = self()](beast::error_code ec, size_t n) { self->on_read(ec, n); });
-}
-
-// Posted, never inline: the caller may be inside on_frame, before on_read consumed the buffer.
-template <class NextLayer>
-void WsSessionT<NextLayer>::resume_reading() {
-  read_paused_ = false;
-  paused_self_.reset();
-  asio::post(ws_.get_executor(), [self = self()] {
-    if (!self->read_pending_ && !self->read_paused_ && !self->finished_) self->do_read();
-  });
-}
-
-template <class NextLayer>
-void WsSessionT<NextLayer>::forward_to(uint32_t home, const SessionId& session, uint64_t ticket) {
-  fwd_ = Forward{home, session, ticket};
-  read_paused_ = true;
-  paused_self_ = self();  // no read is pending to keep this session alive meanwhile
-}
-
-template <class NextLayer>
-void WsSessionT<NextLayer>::pause_input() {
-  read_paused_ = true;
-  paused_self_ = self();
-}
-
-template <class NextLayer>
-void WsSessionT<NextLayer>::resume_input() {
-  if (read_paused_ && !finished_) resume_reading();
-}
-
-template <class NextLayer>
-void WsSessionT<NextLayer>::attached() {
-  resume_reading();
-}
-
-template <class NextLayer>
-void WsSessionT<NextLayer>::refused() {
-  fwd_.reset();
-  resume_reading();
-}
-
-template <class NextLayer>
-void WsSessionT<NextLayer>::on_read(beast::error_code ec, size_t bytes) {
-  read_pending_ = false;
-  if (ec) {
-    // Closed by peer, by us, or failed (too big -> 1009, bad UTF-8 -> 1007: sent by Beast).
-    if (!close_code_ && ec == websocket::error::message_too_big) close_code_ = proto::close_code::too_big;
-    if (!close_code_ && ec == websocket::error::bad_frame_payload)
-      close_code_ = proto::close_code::bad_payload;
-    return finish();
+  if constexpr (!kTls) {
+    beast::error_code ec;
+    stream_.non_blocking(true, ec);  // reads and writes are tried at once and never block
+    if (ec) return finish();
   }
+  if (shard_.stopping)
+    shutdown("shutdown");
+  else if (shard_.draining)
+    shutdown("draining", true);
+  if (!early.empty()) rx_.append(early.data(), early.size());
+  read_on();  // also after a shutdown: the closing handshake reads
+}
+
+// ---- input -------------------------------------------------------------------
+
+template <class H>
+void WsSessionT<H>::read_on() {
+  if (finished_ || read_paused_ || read_pending_ || input_held_) return;
+  if (!rx_.empty() && !tearing_down_ && !failed_ && !got_close_) {
+    parse_held();  // frames left over from before a pause
+    if (finished_ || read_paused_ || input_held_) return;
+  }
+  if constexpr (kTls) {
+    read_tls();
+  } else {
+    char* scratch = shard_.scratch.get();
+    for (;;) {
+      beast::error_code ec;
+      const size_t n = stream_.read_some(asio::buffer(scratch, Shard::kScratchBytes), ec);
+      if (ec == asio::error::would_block || ec == asio::error::try_again) return wait_readable();
+      if (ec) return finish();  // the client's FIN, or a reset
+      on_input(scratch, n, true);
+      if (finished_ || read_paused_ || input_held_) return;
+      // A short read emptied the socket: the next byte to arrive is a new
+      // edge for the wait (the loop polls edge-triggered).
+      if (n < Shard::kScratchBytes) return wait_readable();
+    }
+  }
+}
+
+template <class H>
+void WsSessionT<H>::wait_readable() {
+  if constexpr (!kTls) {
+    read_pending_ = true;
+    stream_.async_wait(tcp::socket::wait_read, [self = self()](beast::error_code ec) {
+      self->read_pending_ = false;
+      if (ec) return self->finish();
+      self->read_on();
+    });
+  }
+}
+
+template <class H>
+void WsSessionT<H>::read_tls() {
+  if constexpr (kTls) {
+    rx_.reserve_more(4096);
+    read_pending_ = true;
+    stream_.async_read_some(asio::buffer(rx_.end(), rx_.room()),
+                            [self = self()](beast::error_code ec, size_t n) {
+                              self->read_pending_ = false;
+                              if (ec) return self->finish();
+                              self->rx_.commit(n);
+                              self->on_input(nullptr, n, false);
+                              self->read_on();
+                            });
+  }
+}
+
+// `len` new bytes: in the shard's scratch at `data` (plain), or already appended to rx_ (TLS).
+template <class H>
+void WsSessionT<H>::on_input(char* data, size_t len, bool from_scratch) {
+  last_rx_ = Clock::now();
+  if (tearing_down_ || failed_ || got_close_) {  // read only to reach the client's FIN
+    rx_.consume(rx_.size());
+    rx_.release_if_empty();
+    return;
+  }
+  if (from_scratch && rx_.empty()) {
+    const size_t used = parse(data, len, Shard::kScratchBytes + Shard::kScratchPadding);
+    if (used < len && !finished_) rx_.append(data + used, len - used);  // a frame still arriving, or paused
+    return;
+  }
+  if (from_scratch) rx_.append(data, len);
+  parse_held();
+}
+
+template <class H>
+void WsSessionT<H>::parse_held() {
+  const size_t used = parse(rx_.data(), rx_.size(), rx_.capacity() + PaddedBuffer::kPadding);
+  rx_.consume(used);
+  // An idle plain connection keeps no buffer; TLS keeps a small one for its next read.
+  if (!kTls || rx_.capacity() > 16 * 1024) rx_.release_if_empty();
+}
+
+template <class H>
+size_t WsSessionT<H>::parse(char* data, size_t len, size_t capacity) {
   const auto now = Clock::now();
-  last_rx_ = now;
-  shard_.metrics->bytes_in.inc(bytes);
+  size_t off = 0;
+  while (off < len && !finished_ && !read_paused_ && !tearing_down_ && !failed_ && !got_close_) {
+    if (write_blocked_ && queued_bytes_ > kHoldInputBytes) {
+      input_held_ = true;  // released by sent()
+      return off;
+    }
+    size_t used = 0;
+    ws::Event ev;
+    switch (reader_.next(data + off, len - off, capacity - off, used, ev)) {
+      case ws::FrameReader::Step::more: return off;
+      case ws::FrameReader::Step::failed: fail(reader_.failure()); return len;
+      case ws::FrameReader::Step::fragment: off += used; break;
+      case ws::FrameReader::Step::event:
+        off += used;
+        if (!on_event(ev, now)) return off;
+        break;
+    }
+  }
+  return off;
+}
+
+template <class H>
+bool WsSessionT<H>::on_event(const ws::Event& ev, Clock::time_point now) {
+  switch (ev.kind) {
+    case ws::Event::Kind::message: on_message(ev, now); return true;
+    case ws::Event::Kind::ping:
+      if (!close_queued_) push_control(Opcode::pong, std::string_view(ev.data, ev.len));
+      return true;
+    case ws::Event::Kind::pong: return true;
+    case ws::Event::Kind::close: break;
+  }
+  got_close_ = true;
+  peer_close_code_ = ev.close_code;
+  if (!closing_) {
+    closing_ = true;
+    closing_since_ = now;
+  }
+  if (lingering_) {  // the client answered going-away with its close: no need to wait on
+    lingering_ = false;
+    if (linger_) linger_->cancel();
+  }
+  if (!close_queued_) {  // answer with the same code; what was still queued is not read any more
+    drop_unsent();
+    char code[2] = {static_cast<char>(ev.close_code >> 8), static_cast<char>(ev.close_code)};
+    close_queued_ = true;
+    push_control(Opcode::close, std::string_view(code, ev.close_code ? 2 : 0));
+  } else if (close_written_) {
+    teardown();
+  }
+  return false;  // nothing may follow a close frame
+}
+
+template <class H>
+void WsSessionT<H>::on_message(const ws::Event& ev, Clock::time_point now) {
+  shard_.metrics->bytes_in.inc(ev.len);
   // Closing for a drain or shutdown (resumable), or because the session moved
   // to another node (4409), frames the client sent before it saw our close are
   // still handled: the session goes on, and what it answers waits in its
   // replay buffer (and stored log) for the resume.
-  if (!closing_ || resumable_close_ || close_code_ == proto::close_code::resumed_elsewhere) {
-    if (!ws_.got_text())
-      close(proto::close_code::bad_request, "binary frames are not accepted");
-    else if (rate_ok(now, buffer_.size()))
-      on_frame(now);
+  if (closing_ && !resumable_close_ && close_code_ != proto::close_code::resumed_elsewhere) return;
+  if (!ev.text) return close(proto::close_code::bad_request, "binary frames are not accepted");
+  if (!rate_ok(now, ev.len)) return;
+  if (fwd_) {  // a resumed session: its protocol state is on its home loop
+    shard_.hub->forward_input(fwd_->home, fwd_->session, fwd_->ticket, std::string(ev.data, ev.len), now);
+    return;
   }
-  buffer_.consume(buffer_.size());
-  // A big message must not pin a big buffer. (Beast's read prepares the buffer as
-  // soon as a read starts, so giving it back after every message would only move
-  // the allocation, not save it on an idle connection.)
-  if (buffer_.capacity() > 16 * 1024) buffer_.shrink_to_fit();
-  if (!read_paused_ && !read_pending_) do_read();
+  proto::ClientMessage msg;
+  proto::ParseError err;
+  if (shard_.parser.parse(ev.data, ev.len, ev.capacity, msg, err))
+    shard_.hub->handle(*this, msg, now);
+  else
+    shard_.hub->reject(*this, err);
 }
 
 // Per-connection token buckets on frames and bytes. A frame over the limit is
 // dropped with `rate-limited`; a client that keeps flooding (close_after such
 // frames within 10 s) is disconnected with 4429.
-template <class NextLayer>
-bool WsSessionT<NextLayer>::rate_ok(Clock::time_point now, size_t bytes) {
+template <class H>
+bool WsSessionT<H>::rate_ok(Clock::time_point now, size_t bytes) {
   if (msg_rate_.take(now) && byte_rate_.take(now, static_cast<double>(bytes))) return true;
   if (now - rate_window_start_ > std::chrono::seconds(10)) {
     rate_window_start_ = now;
@@ -165,25 +301,72 @@ bool WsSessionT<NextLayer>::rate_ok(Clock::time_point now, size_t bytes) {
   return false;
 }
 
-template <class NextLayer>
-void WsSessionT<NextLayer>::on_frame(Clock::time_point received_at) {
-  const size_t len = buffer_.size();
-  buffer_.prepare(proto::Parser::kPadding);  // may move the data; re-read the pointer after
-  const char* data = static_cast<const char*>(buffer_.data().data());
-  if (fwd_) {  // a resumed session: its protocol state is on its home loop
-    shard_.hub->forward_input(fwd_->home, fwd_->session, fwd_->ticket, std::string(data, len), received_at);
-    return;
+// The reader found a broken frame: fail the connection (RFC 6455 7.1.7) with its code.
+template <class H>
+void WsSessionT<H>::fail(ws::Failure f) {
+  if (failed_ || finished_) return;
+  failed_ = true;
+  if (!close_code_) close_code_ = static_cast<uint16_t>(f);
+  if (!closing_) {
+    closing_ = true;
+    closing_since_ = Clock::now();
   }
-  proto::ClientMessage msg;
-  proto::ParseError err;
-  if (shard_.parser.parse(data, len, len + proto::Parser::kPadding, msg, err))
-    shard_.hub->handle(*this, msg, received_at);
-  else
-    shard_.hub->reject(*this, err);
+  if (lingering_) {
+    lingering_ = false;
+    if (linger_) linger_->cancel();
+  }
+  if (!close_queued_) {
+    drop_unsent();
+    const auto code = static_cast<uint16_t>(f);
+    char payload[2] = {static_cast<char>(code >> 8), static_cast<char>(code)};
+    close_queued_ = true;
+    push_control(Opcode::close, std::string_view(payload, 2));
+  } else if (close_written_) {
+    teardown();
+  }
 }
 
-template <class NextLayer>
-void WsSessionT<NextLayer>::deliver(const routing::Body& body) {
+template <class H>
+void WsSessionT<H>::resume_reading() {
+  read_paused_ = false;
+  paused_self_.reset();
+  // Posted, never inline: the caller may be inside on_message, mid-buffer.
+  asio::post(shard_.ioc, [self = self()] { self->read_on(); });
+}
+
+template <class H>
+void WsSessionT<H>::forward_to(uint32_t home, const SessionId& session, uint64_t ticket) {
+  fwd_ = Forward{home, session, ticket};
+  read_paused_ = true;
+  paused_self_ = self();  // no read is pending to keep this session alive meanwhile
+}
+
+template <class H>
+void WsSessionT<H>::pause_input() {
+  read_paused_ = true;
+  paused_self_ = self();
+}
+
+template <class H>
+void WsSessionT<H>::resume_input() {
+  if (read_paused_ && !finished_) resume_reading();
+}
+
+template <class H>
+void WsSessionT<H>::attached() {
+  resume_reading();
+}
+
+template <class H>
+void WsSessionT<H>::refused() {
+  fwd_.reset();
+  resume_reading();
+}
+
+// ---- output ------------------------------------------------------------------
+
+template <class H>
+void WsSessionT<H>::deliver(const routing::Body& body) {
   if (finished_) return;
   if (fwd_) {  // the home loop stamps it
     shard_.hub->forward_deliver(fwd_->home, fwd_->session, fwd_->ticket, body);
@@ -196,98 +379,248 @@ void WsSessionT<NextLayer>::deliver(const routing::Body& body) {
   enqueue(body, seq);
 }
 
-template <class NextLayer>
-void WsSessionT<NextLayer>::write(const routing::Body& body, uint64_t seq) {
+template <class H>
+void WsSessionT<H>::write(const routing::Body& body, uint64_t seq) {
   if (closing_ || finished_) return;
   enqueue(body, seq);
 }
 
-template <class NextLayer>
-void WsSessionT<NextLayer>::enqueue(const routing::Body& body, uint64_t seq) {
-  Out o{body, {}, 0};
+template <class H>
+void WsSessionT<H>::enqueue(const routing::Body& body, uint64_t seq) {
+  Out o;
+  o.body = body;
   o.tail_len = static_cast<uint8_t>(proto::write_tail(o.tail, seq));
-  queued_bytes_ += body->size() + o.tail_len;
-  queue_.push_back(std::move(o));
+  o.head_len = static_cast<uint8_t>(ws::write_header(o.head, Opcode::text, body->size() + o.tail_len));
+  push(std::move(o));
   if (shard_.cfg->max_queued_bytes && queued_bytes_ > shard_.cfg->max_queued_bytes) {
     spdlog::warn("closing slow reader peer={} remote={} queued_bytes={}", peer_id().str(), remote(),
                  queued_bytes_);
-    // Keep the frame being written (its buffer is in use); drop the rest.
-    queue_.truncate(writing_ ? 1 : 0);
-    queued_bytes_ = queue_.empty() ? 0 : queue_.front().body->size() + queue_.front().tail_len;
+    drop_unsent();
     close(proto::close_code::slow_reader, "send queue full");
-    return;
   }
-  if (!writing_) do_write();
 }
 
-template <class NextLayer>
-void WsSessionT<NextLayer>::do_write() {
-  if (queue_.empty()) {
-    writing_ = false;
-    if (closing_) do_close();
-    return;
+template <class H>
+void WsSessionT<H>::push(Out&& o) {
+  queued_bytes_ += o.size();
+  queue_.push_back(std::move(o));
+  if (!flush_listed_ && !write_blocked_) {
+    flush_listed_ = true;
+    schedule_flush(shard_, shared_from_this());
   }
-  writing_ = true;
-  const Out& o = queue_.front();
-  std::memcpy(writing_tail_, o.tail, o.tail_len);  // o may move while written (the body's bytes stay)
-  std::array<asio::const_buffer, 2> bufs{asio::buffer(*o.body), asio::buffer(writing_tail_, o.tail_len)};
-  ws_.async_write(bufs, [self = self()](beast::error_code ec, size_t n) { self->on_write(ec, n); });
 }
 
-template <class NextLayer>
-void WsSessionT<NextLayer>::on_write(beast::error_code ec, size_t bytes) {
-  shard_.metrics->bytes_out.inc(bytes);
-  if (!queue_.empty()) {
-    queued_bytes_ -= queue_.front().body->size() + queue_.front().tail_len;
+template <class H>
+void WsSessionT<H>::push_control(Opcode op, std::string_view payload) {
+  Out o;
+  o.head_len = static_cast<uint8_t>(ws::write_header(o.head, op, payload.size()));
+  if (payload.size() <= sizeof o.tail) {
+    std::memcpy(o.tail, payload.data(), payload.size());
+    o.tail_len = static_cast<uint8_t>(payload.size());
+  } else {
+    o.body = std::make_shared<const std::string>(payload);
+  }
+  push(std::move(o));
+}
+
+// Frames not yet begun are dropped; one partly written stays, or the stream would be cut mid-frame.
+template <class H>
+void WsSessionT<H>::drop_unsent() {
+  const size_t keep = front_sent_ > 0 ? 1 : 0;
+  queue_.truncate(keep);
+  queued_bytes_ = keep ? queue_.front().size() : 0;
+  if (!keep) ping_queued_ = false;
+}
+
+template <class H>
+void WsSessionT<H>::flush() {
+  flush_listed_ = false;
+  if (finished_ || write_blocked_) return;
+  if constexpr (kTls)
+    write_tls();
+  else
+    write_plain();
+}
+
+// Writes the queue with gathered writes until it is empty or the kernel's
+// buffer is full. Cost: one writev per 21 frames (Asio gathers at most 64 buffers).
+template <class H>
+void WsSessionT<H>::write_plain() {
+  if constexpr (!kTls) {
+    while (!queue_.empty()) {
+      std::array<asio::const_buffer, 63> bufs;
+      size_t nb = 0;
+      size_t total = 0;
+      size_t skip = front_sent_;
+      auto add = [&](const char* p, size_t n) {
+        if (skip >= n) {
+          skip -= n;
+          return;
+        }
+        bufs[nb++] = asio::const_buffer(p + skip, n - skip);
+        total += n - skip;
+        skip = 0;
+      };
+      for (auto it = queue_.begin(); it != queue_.end() && nb + 3 <= bufs.size(); ++it) {
+        add(it->head, it->head_len);
+        if (it->body) add(it->body->data(), it->body->size());
+        add(it->tail, it->tail_len);
+      }
+      beast::error_code ec;
+      const size_t n = stream_.write_some(std::span<const asio::const_buffer>(bufs.data(), nb), ec);
+      if (ec == asio::error::would_block || ec == asio::error::try_again) break;
+      if (ec) return on_write_error();
+      sent(n);
+      if (n < total) break;  // the kernel's buffer is full
+    }
+    if (!queue_.empty()) {  // wait until the client reads
+      write_blocked_ = true;
+      stream_.async_wait(tcp::socket::wait_write, [self = self()](beast::error_code ec) {
+        self->write_blocked_ = false;
+        if (self->finished_) return;
+        if (ec) return self->on_write_error();
+        self->write_plain();
+      });
+      return;
+    }
+    after_write();
+  }
+}
+
+// TLS: the queue is copied into one buffer (OpenSSL copies it into records
+// anyway) and written with one async_write at a time.
+template <class H>
+void WsSessionT<H>::write_tls() {
+  if constexpr (kTls) {
+    if (queue_.empty()) return after_write();
+    tls_out_.clear();
+    while (!queue_.empty() && tls_out_.size() < 64 * 1024) {
+      const Out& o = queue_.front();
+      tls_out_.append(o.head, o.head_len);
+      if (o.body) tls_out_.append(*o.body);
+      tls_out_.append(o.tail, o.tail_len);
+      sent(o.size());
+    }
+    write_blocked_ = true;
+    asio::async_write(stream_, asio::buffer(tls_out_), [self = self()](beast::error_code ec, size_t) {
+      self->write_blocked_ = false;
+      if (self->finished_) return;
+      if (ec) return self->on_write_error();
+      if (self->tls_out_.capacity() > 64 * 1024) self->tls_out_ = std::string();
+      self->write_tls();
+    });
+  }
+}
+
+// `bytes` of the queue's head went out: pops the frames that are complete.
+template <class H>
+void WsSessionT<H>::sent(size_t bytes) {
+  while (bytes > 0 && !queue_.empty()) {
+    const Out& f = queue_.front();
+    const size_t left = f.size() - front_sent_;
+    if (bytes < left) {
+      front_sent_ += bytes;
+      return;
+    }
+    bytes -= left;
+    queued_bytes_ -= f.size();
+    const auto op = static_cast<uint8_t>(f.head[0]) & 0x0F;
+    if (op == static_cast<uint8_t>(Opcode::text)) shard_.metrics->bytes_out.inc(f.size() - f.head_len);
+    if (op == static_cast<uint8_t>(Opcode::ping)) ping_queued_ = false;
     queue_.pop_front();
+    front_sent_ = 0;
   }
-  if (ec) {
-    queue_.clear();
-    queued_bytes_ = 0;
-    writing_ = false;
-    beast::get_lowest_layer(ws_).socket().close(ec);  // the read fails next, which finishes
-    return;
+  if (input_held_ && queued_bytes_ <= kHoldInputBytes / 2) {
+    input_held_ = false;
+    asio::post(shard_.ioc, [self = self()] { self->read_on(); });
   }
-  do_write();
 }
 
-template <class NextLayer>
-void WsSessionT<NextLayer>::close(uint16_t code, std::string_view reason) {
+// The queue is empty and nothing is in flight.
+template <class H>
+void WsSessionT<H>::after_write() {
+  if (close_queued_ && !close_written_) {
+    close_written_ = true;
+    // A failure, or the answer to the client's close: done. Our own close waits for the client's.
+    if (got_close_ || failed_) teardown();
+  }
+}
+
+template <class H>
+void WsSessionT<H>::on_write_error() {
+  queue_.clear();
+  queued_bytes_ = 0;
+  front_sent_ = 0;
+  finish();
+}
+
+// Both close frames are out (or the connection failed): shut our sending side
+// and read to the client's FIN (see the header), which finishes the session.
+template <class H>
+void WsSessionT<H>::teardown() {
+  if (tearing_down_ || finished_) return;
+  tearing_down_ = true;
+  if constexpr (kTls) {
+    finish();  // the client has our close frame; TLS has no half-close to wait on
+  } else {
+    beast::error_code ec;
+    stream_.shutdown(tcp::socket::shutdown_send, ec);
+    if (ec) return finish();
+    read_paused_ = false;
+    input_held_ = false;
+    paused_self_.reset();
+    read_on();
+  }
+}
+
+template <class H>
+void WsSessionT<H>::close(uint16_t code, std::string_view reason) {
   if (closing_ || finished_) return;
   closing_ = true;
   closing_since_ = Clock::now();
   close_code_ = code;
-  close_reason_ = std::string(reason);
+  close_reason_ = std::string(utf8_prefix(reason, kClosePayloadMax - 2));
   resumable_close_ = code == proto::close_code::going_away || code == proto::close_code::heartbeat_timeout;
   if (code == proto::close_code::going_away && shard_.draining && (authenticated() || fwd_)) {
-    // Once our close frame is out, Beast's closing handshake reads and
-    // DISCARDS every data frame until the client's close frame: a relay the
-    // client sent just before it saw going-away would be lost unanswered.
-    // So a draining connection is read on for kDrainLinger first (frames
-    // handled, answers kept for the resume); a client that closes at
-    // going-away, as the SDK does, ends it sooner.
+    // A relay the client sends just before it sees going-away must be
+    // answered, and a client that has our close frame may stop sending. So a
+    // draining connection is read on for kDrainLinger first (frames handled,
+    // answers kept for the resume); a client that closes at going-away, as
+    // the SDK does, ends it sooner.
     lingering_ = true;
-    linger_ = std::make_unique<asio::steady_timer>(ws_.get_executor(), kDrainLinger);
+    linger_ = std::make_unique<asio::steady_timer>(shard_.ioc, kDrainLinger);
     linger_->async_wait([self = self()](beast::error_code ec) {
       if (!ec) self->end_linger();
     });
     return;
   }
   if (read_paused_) resume_reading();  // the closing handshake needs a read
-  if (!writing_) do_close();
+  send_close();
 }
 
-template <class NextLayer>
-void WsSessionT<NextLayer>::end_linger() {
+template <class H>
+void WsSessionT<H>::end_linger() {
   if (!lingering_ || finished_) return;
   lingering_ = false;
   closing_since_ = Clock::now();  // the close grace counts from our close frame
   if (read_paused_) resume_reading();
-  if (!writing_) do_close();
+  send_close();
 }
 
-template <class NextLayer>
-std::function<void()> WsSessionT<NextLayer>::resumer(std::function<void(Session&)> fn) {
+template <class H>
+void WsSessionT<H>::send_close() {
+  if (close_queued_ || finished_ || lingering_) return;
+  close_queued_ = true;
+  std::string payload;
+  payload.reserve(2 + close_reason_.size());
+  payload += static_cast<char>(close_code_ >> 8);
+  payload += static_cast<char>(close_code_);
+  payload += close_reason_;
+  push_control(Opcode::close, payload);
+}
+
+template <class H>
+std::function<void()> WsSessionT<H>::resumer(std::function<void(Session&)> fn) {
   std::weak_ptr<WsSessionT> weak = self();
   return [weak, &ioc = shard_.ioc, fn = std::move(fn)]() mutable {
     asio::post(ioc, [weak, fn = std::move(fn)] {
@@ -298,54 +631,44 @@ std::function<void()> WsSessionT<NextLayer>::resumer(std::function<void(Session&
   };
 }
 
-template <class NextLayer>
-void WsSessionT<NextLayer>::do_close() {
-  if (close_sent_ || finished_ || lingering_) return;
-  close_sent_ = true;
-  websocket::close_reason cr(close_code_);
-  cr.reason = close_reason_;
-  ws_.async_close(cr, [self = self()](beast::error_code) {
-    // The pending read completes with `closed` (or the timeout) and finishes the session.
-  });
-}
-
-template <class NextLayer>
-void WsSessionT<NextLayer>::finish() {
+template <class H>
+void WsSessionT<H>::finish() {
   if (finished_) return;
   finished_ = true;
   if (linger_) linger_->cancel();
   // The close code: ours if we closed, else the client's close frame, else none (1006).
   uint16_t code = close_code_;
-  if (!code) code = ws_.reason().code;
+  if (!code) code = peer_close_code_;
   if (!code) code = got_close_ ? 1005 : 1006;  // a close frame without a status code, or none at all
   shard_.metrics->closed[close_code_index(code)].inc();
   // Resumable: the connection dropped, or we closed it for shutdown/drain or
   // a missed heartbeat. Not: the client said goodbye (1000, or a close frame
   // without a status: what a browser's ws.close() sends) or we closed it for a
   // policy reason (bad requests, token, rate, slow reader).
-  const bool resumable =
-      close_code_ ? resumable_close_ : (code != websocket::close_code::normal && code != 1005);
+  const bool resumable = close_code_ ? resumable_close_ : (code != 1000 && code != 1005);
   if (fwd_)
     shard_.hub->transport_closed(fwd_->home, fwd_->session, fwd_->ticket, resumable);
   else
     shard_.hub->disconnect(*this, resumable);
   shard_.sessions.erase(this);
   beast::error_code ignored;
-  beast::get_lowest_layer(ws_).socket().close(ignored);
+  socket().close(ignored);  // pending waits complete with operation_aborted
+  queue_.clear();
+  rx_ = PaddedBuffer();
+  paused_self_.reset();  // callers hold their own reference
   if (shard_.stopping && shard_.sessions.empty() && !shard_.emptied) {
     shard_.emptied = true;
     shard_.on_empty();
   }
 }
 
-template <class NextLayer>
-void WsSessionT<NextLayer>::tick(Clock::time_point now) {
+template <class H>
+void WsSessionT<H>::tick(Clock::time_point now) {
   if (finished_) return;
   if (closing_) {
     // A peer that stopped reading blocks the last write, and with it the
-    // close handshake, forever. Past the grace period the socket is cut; the
-    // pending operations then fail and finish() frees the session.
-    if (!lingering_ && now - closing_since_ >= kCloseGrace) beast::get_lowest_layer(ws_).close();
+    // close handshake, forever. Past the grace period the connection is cut.
+    if (!lingering_ && now - closing_since_ >= kCloseGrace) finish();
     return;
   }
   if (drain_at_ != Clock::time_point{} && now >= drain_at_) return shutdown("draining", true);
@@ -368,17 +691,16 @@ void WsSessionT<NextLayer>::tick(Clock::time_point now) {
     close(proto::close_code::heartbeat_timeout, "heartbeat timeout");
     return;
   }
-  // A ping every heartbeat, whether or not the last one was answered; only
-  // one ping write may be outstanding at a time.
-  if (!ping_in_flight_ && (silent || now - last_ping_ >= hb)) {
-    ping_in_flight_ = true;
+  // A ping every heartbeat, whether or not the last one was answered; at most one is queued.
+  if (!ping_queued_ && (silent || now - last_ping_ >= hb)) {
+    ping_queued_ = true;
     last_ping_ = now;
-    ws_.async_ping({}, [self = self()](beast::error_code) { self->ping_in_flight_ = false; });
+    push_control(Opcode::ping, {});
   }
 }
 
-template <class NextLayer>
-void WsSessionT<NextLayer>::shutdown(std::string_view reason, bool reconnect) {
+template <class H>
+void WsSessionT<H>::shutdown(std::string_view reason, bool reconnect) {
   if (closing_ || finished_) return;
   auto notice = std::make_shared<const std::string>(proto::going_away(reason, reconnect));
   if (fwd_ && !read_paused_) {  // stamped on the home loop, which then closes us, in that order
@@ -388,7 +710,7 @@ void WsSessionT<NextLayer>::shutdown(std::string_view reason, bool reconnect) {
     return;
   }
   deliver(notice);
-  close(websocket::close_code::going_away, reason);
+  close(proto::close_code::going_away, reason);
 }
 
 template class WsSessionT<TcpStream>;

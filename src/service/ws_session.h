@@ -1,34 +1,56 @@
 // service/ws_session.h — a protocol v1 session over a WebSocket.
 //
-// One template for both transports (plain TCP and TLS), instantiated for
-// each in ws_session.cpp. Owns the WebSocket stream handed over by HttpSession after the upgrade
-// request was read. Reads one frame at a time into a flat buffer that keeps
-// simdjson's padding, parses it in place, and hands it to the Hub. Writes are
-// queued and sent one after another; the queue is bounded in bytes (a reader
-// too slow to keep up is disconnected rather than growing server memory).
-// Deadlines (hello, heartbeat) are checked by the shard's sweep timer, so an
-// idle connection costs no timer of its own.
+// One template for both transports (plain TCP and TLS), instantiated for each
+// in ws_session.cpp. HttpSession reads the upgrade request, then hands the
+// stream over; the session answers the handshake itself and speaks RFC 6455
+// with ws::FrameReader and ws::write_header.
+//
+// Reading. A plain connection owns no receive buffer while idle: it waits for
+// the socket to become readable, reads into its shard's scratch buffer, and
+// parses the frames there in place. Only the start of a frame that has not
+// fully arrived is kept, in the session's own buffer. (TLS reads through the
+// session's buffer: OpenSSL holds its own records anyway.)
+//
+// Writing. Frames are queued (a shared body plus the header and the seq tail,
+// no copy) and written once per loop turn: the first frame queued in a turn
+// puts the session on its shard's flush list, and one posted handler writes
+// every listed session's queue with one gathered write each. A plain socket is
+// written without blocking, and waits for writability only when the kernel's
+// buffer is full. A client that does not read is not read either while its
+// queue is over 64 KiB. The queue is bounded in bytes: a reader too slow to keep up
+// is disconnected (1008) rather than growing server memory.
+//
+// Closing. Either side's close frame, or a failure the reader found (1002,
+// 1007, 1009), leads to the teardown: the sending side is shut and the input
+// read until the client's FIN, so the client reads our close frame before the
+// connection goes (closing with unread input would send RST, and a client
+// that receives RST discards what it had not read yet, our close frame too).
+//
+// Deadlines (hello, heartbeat, the close grace) are checked by the shard's
+// sweep timer, so an idle connection costs no timer of its own.
 #pragma once
 
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
-#include <boost/beast/websocket/stream.hpp>
 #include <chrono>
 #include <memory>
 #include <optional>
+#include <type_traits>
 
 #include "core/fifo.h"
+#include "core/padded_buffer.h"
 #include "core/token_bucket.h"
 #include "service/session.h"
 #include "service/shard.h"
 #include "service/tcp_stream.h"
+#include "ws/frame_reader.h"
 
 namespace sb::service {
 
-// What the shard's sweep and shutdown see of a session, whatever its transport.
+// What the shard's sweep, flush and shutdown see of a session, whatever its transport.
 class WsSession : public Session, public Transport, public std::enable_shared_from_this<WsSession> {
  public:
   using Clock = std::chrono::steady_clock;
@@ -40,6 +62,8 @@ class WsSession : public Session, public Transport, public std::enable_shared_fr
   virtual void shutdown(std::string_view reason, bool reconnect = false) = 0;
   // Drain: at `at` (checked by tick), going-away {reason: "draining", reconnect: true}, then close 1001.
   virtual void drain(Clock::time_point at) = 0;
+  // Writes what was queued this loop turn (called by the shard's flush).
+  virtual void flush() = 0;
 
   Session& session() override { return *this; }
   std::weak_ptr<Transport> transport() override {
@@ -47,16 +71,24 @@ class WsSession : public Session, public Transport, public std::enable_shared_fr
   }
 };
 
-template <class NextLayer>
+// Puts `s` on its shard's flush list; the first in a loop turn posts the flush. O(1).
+void schedule_flush(Shard& shard, std::shared_ptr<WsSession> s);
+
+template <class HttpStream>
 class WsSessionT final : public WsSession {
+  static constexpr bool kTls = !std::is_same_v<HttpStream, TcpStream>;
+  // A plain connection drops Beast's tcp_stream (its timer and rate policy): the sweep keeps time.
+  using Stream = std::conditional_t<kTls, HttpStream, boost::asio::ip::tcp::socket>;
+
  public:
   // `client_ip` was admitted by shard.admission; the session releases it when destroyed.
-  WsSessionT(Shard& shard, NextLayer&& stream, std::string remote, std::string client_ip,
+  WsSessionT(Shard& shard, HttpStream&& stream, std::string remote, std::string client_ip,
              std::string query_token);
   ~WsSessionT() override;
 
-  // Completes the upgrade for `req` and starts reading.
-  void run(boost::beast::http::request<boost::beast::http::string_body> req);
+  // Answers the upgrade `req`; once the 101 is written, handles `early` (bytes
+  // the client sent after its request) and starts reading.
+  void run(const boost::beast::http::request<boost::beast::http::string_body>& req, std::string early);
 
   void deliver(const routing::Body& body) override;
   // A closing session is leaving: relays to it are refused (peer-not-found), not acked and dropped.
@@ -70,10 +102,10 @@ class WsSessionT final : public WsSession {
   void pause_input() override;
   void resume_input() override;
 
-  // Called by the shard's sweep: enforces the hello, heartbeat and drain deadlines.
   void tick(Clock::time_point now) override;
   void shutdown(std::string_view reason, bool reconnect = false) override;
   void drain(Clock::time_point at) override { drain_at_ = at; }
+  void flush() override;
 
   // Transport: carrying a resumed session homed on any loop.
   void forward_to(uint32_t home, const SessionId& session, uint64_t ticket) override;
@@ -84,44 +116,83 @@ class WsSessionT final : public WsSession {
 
  private:
   std::shared_ptr<WsSessionT> self() { return std::static_pointer_cast<WsSessionT>(shared_from_this()); }
+  boost::asio::ip::tcp::socket& socket();
+
+  // One queued frame: header, then a shared body (may be empty), then up to 32 bytes of tail
+  // (the seq, or a small control payload).
   struct Out {
     routing::Body body;
+    uint8_t head_len = 0;
+    uint8_t tail_len = 0;
+    char head[10];
     char tail[32];
-    uint8_t tail_len;
+    size_t size() const { return head_len + (body ? body->size() : 0) + tail_len; }
   };
 
-  void on_accept(boost::beast::error_code ec);
-  void do_read();
+  void on_upgraded(std::string early);
+  // Input
+  void read_on();        // reads what there is, then waits for more
+  void wait_readable();  // plain
+  void read_tls();       // TLS
+  void on_input(char* data, size_t len, bool from_scratch);
+  void parse_held();  // parses what rx_ holds
+  size_t parse(char* data, size_t len, size_t capacity);
+  bool on_event(const ws::Event& ev, Clock::time_point now);  // false: stop parsing
+  void on_message(const ws::Event& ev, Clock::time_point now);
+  void fail(ws::Failure f);
   void resume_reading();
+  bool rate_ok(Clock::time_point now, size_t bytes);
+  // Output
   void enqueue(const routing::Body& body, uint64_t seq);
-  void on_read(boost::beast::error_code ec, size_t bytes);
-  void on_frame(Clock::time_point received_at);
-  void do_write();
-  void on_write(boost::beast::error_code ec, size_t bytes);
-  void do_close();
+  void push(Out&& o);
+  void push_control(ws::Opcode op, std::string_view payload);
+  void send_close();
+  void write_plain();
+  void write_tls();
+  void sent(size_t bytes);  // bookkeeping after `bytes` of the queue went out
+  void after_write();
+  void on_write_error();
+  void drop_unsent();
+  void teardown();
   void end_linger();
   void finish();
 
   Shard& shard_;
-  boost::beast::websocket::stream<NextLayer> ws_;
-  boost::beast::flat_buffer buffer_;
-  Fifo<Out> queue_;        // its elements move when it grows: the frame being written
-  char writing_tail_[32];  // has its tail copied here
+  Stream stream_;
+  ws::FrameReader reader_;
+  PaddedBuffer rx_;  // plain: the start of a frame not yet complete; TLS: the receive buffer
+  Fifo<Out> queue_;
+  size_t front_sent_ = 0;  // bytes of queue_.front() already written
   size_t queued_bytes_ = 0;
-  bool writing_ = false;
-  bool closing_ = false;  // no more input is processed, queue drains then close
-  bool close_sent_ = false;
+  std::string tls_out_;         // TLS: the bytes of the write in flight
+  bool flush_listed_ = false;   // on the shard's flush list
+  bool write_blocked_ = false;  // waiting for writability, or a TLS write is in flight
+  bool read_pending_ = false;
+  bool read_paused_ = false;  // while a join or a resume is being decided
+  // Back-pressure: while more than kHoldInputBytes wait for a client that is
+  // not reading, its input is not read either (a ping flood's pongs, or
+  // requests' answers, cannot pile up). Released at half that.
+  bool input_held_ = false;
+  static constexpr size_t kHoldInputBytes = 64 * 1024;
+  std::shared_ptr<WsSession> paused_self_;  // keeps the session alive while paused (no read pending)
+  bool closing_ = false;                    // closing: input is no longer handled (except see on_message)
+  bool close_queued_ = false;               // our close frame is in the queue: nothing is queued after it
+  bool close_written_ = false;              // ... and is written
+  bool got_close_ = false;                  // the client sent a close frame
+  uint16_t peer_close_code_ = 0;
+  bool failed_ = false;        // the reader failed the connection (1002, 1007, 1009)
+  bool tearing_down_ = false;  // our sending side is shut; input is read until the client's FIN
   bool finished_ = false;
-  bool rate_ok(Clock::time_point now, size_t bytes);
+  bool ping_queued_ = false;      // a heartbeat ping is in the queue
+  bool resumable_close_ = false;  // closing with 1001 or 4408: the session may be resumed
+  uint16_t close_code_ = 0;
+  std::string close_reason_;
 
   std::string client_ip_;
   TokenBucket msg_rate_;
   TokenBucket byte_rate_;
   unsigned rate_limited_ = 0;  // rate-limited frames in the current window
   Clock::time_point rate_window_start_{};
-  bool ping_in_flight_ = false;  // a ping frame is being written
-  uint16_t close_code_ = 0;
-  std::string close_reason_;
   Clock::time_point hello_deadline_;
   Clock::time_point closing_since_{};
   // How long a close may take (flushing, then the closing handshake) before the socket is cut.
@@ -137,13 +208,8 @@ class WsSessionT final : public WsSession {
     uint64_t ticket;
   };
   std::optional<Forward> fwd_;
-  bool read_pending_ = false;
-  bool read_paused_ = false;                // while a resume is being decided on the home loop
-  std::shared_ptr<WsSession> paused_self_;  // keeps the session alive while paused (no read pending)
-  bool got_close_ = false;                  // the client sent a close frame
-  bool resumable_close_ = false;            // closing with 1001 or 4408: the session may be resumed
   // Draining: between going-away and our close frame, the connection is still
-  // read (see close()). Allocated only then, so an idle connection has no timer.
+  // read and its frames handled (see close()). Allocated only then.
   std::unique_ptr<boost::asio::steady_timer> linger_;
   bool lingering_ = false;
   static constexpr std::chrono::seconds kDrainLinger{1};
