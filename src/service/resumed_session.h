@@ -11,12 +11,12 @@
 #pragma once
 
 #include <chrono>
-#include <deque>
 #include <functional>
 #include <memory>
 #include <string>
 #include <utility>
 
+#include "core/fifo.h"
 #include "routing/local_bus.h"
 #include "service/session.h"
 
@@ -49,9 +49,9 @@ class ResumedSession final : public Session, public std::enable_shared_from_this
   // Keeps a forwarded input frame until resume_input(); `drain` (set by the
   // Hub) handles the held frames then, on this loop.
   void hold(std::string frame, Clock::time_point received_at) {
-    held_.emplace_back(std::move(frame), received_at);
+    held_.push_back({std::move(frame), received_at});
   }
-  std::deque<std::pair<std::string, Clock::time_point>>& held() { return held_; }
+  Fifo<std::pair<std::string, Clock::time_point>>& held() { return held_; }
   void set_drain(std::function<void()> drain) { drain_ = std::move(drain); }
   // Runs `fn` on the home loop, later, if this session still exists then.
   std::function<void()> resumer(std::function<void(Session&)> fn) override;
@@ -72,7 +72,7 @@ class ResumedSession final : public Session, public std::enable_shared_from_this
   uint64_t parked_at_seq_ = 0;  // frames after this one were kept while parked
   Clock::time_point parked_since_{};
   bool input_paused_ = false;
-  std::deque<std::pair<std::string, Clock::time_point>> held_;
+  Fifo<std::pair<std::string, Clock::time_point>> held_;
   std::function<void()> drain_;
 };
 

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <array>
+#include <boost/asio/bind_allocator.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
 #include <cstring>
@@ -51,6 +52,26 @@ auto take_stream(H&& s) {
 }
 
 constexpr uint16_t kClosePayloadMax = 125;
+
+// Allocates exactly what is asked for. Asio's default for an operation is a
+// per-thread cache that hands out any cached block big enough, and a handler
+// with std::allocator gets that default too; an idle connection's pending
+// wait would then keep a block as big as the HTTP read's (~0.5 KB).
+template <class T>
+struct ExactAllocator {
+  using value_type = T;
+  ExactAllocator() = default;
+  template <class U>
+  ExactAllocator(const ExactAllocator<U>&) {}  // NOLINT: rebinding is implicit
+  T* allocate(size_t n) { return static_cast<T*>(::operator new(n * sizeof(T))); }
+  void deallocate(T* p, size_t) { ::operator delete(p); }
+  friend bool operator==(const ExactAllocator&, const ExactAllocator&) { return true; }
+};
+
+// Gives a string's heap block back (assigning an empty string keeps it).
+void release(std::string& s) {
+  std::string().swap(s);
+}
 }  // namespace
 
 template <class H>
@@ -139,7 +160,15 @@ void WsSessionT<H>::read_on() {
     read_tls();
   } else {
     char* scratch = shard_.scratch.get();
-    for (;;) {
+    for (int reads = 0;; ++reads) {
+      if (reads == 4) {  // a client that keeps the socket full must not starve the loop's others
+        read_pending_ = true;
+        asio::post(shard_.ioc, [self = self()] {
+          self->read_pending_ = false;
+          self->read_on();
+        });
+        return;
+      }
       beast::error_code ec;
       const size_t n = stream_.read_some(asio::buffer(scratch, Shard::kScratchBytes), ec);
       if (ec == asio::error::would_block || ec == asio::error::try_again) return wait_readable();
@@ -157,11 +186,13 @@ template <class H>
 void WsSessionT<H>::wait_readable() {
   if constexpr (!kTls) {
     read_pending_ = true;
-    stream_.async_wait(tcp::socket::wait_read, [self = self()](beast::error_code ec) {
-      self->read_pending_ = false;
-      if (ec) return self->finish();
-      self->read_on();
-    });
+    // The wait is what an idle connection holds: allocated at its own size.
+    stream_.async_wait(tcp::socket::wait_read,
+                       asio::bind_allocator(ExactAllocator<void>(), [self = self()](beast::error_code ec) {
+                         self->read_pending_ = false;
+                         if (ec) return self->finish();
+                         self->read_on();
+                       }));
   }
 }
 
@@ -506,7 +537,7 @@ void WsSessionT<H>::write_tls() {
       self->write_blocked_ = false;
       if (self->finished_) return;
       if (ec) return self->on_write_error();
-      if (self->tls_out_.capacity() > 64 * 1024) self->tls_out_ = std::string();
+      if (self->tls_out_.capacity() > 64 * 1024) release(self->tls_out_);
       self->write_tls();
     });
   }
@@ -665,6 +696,7 @@ void WsSessionT<H>::finish() {
 template <class H>
 void WsSessionT<H>::tick(Clock::time_point now) {
   if (finished_) return;
+  if (queue_.empty()) queue_.clear();  // gives the memory back: an idle connection keeps none
   if (closing_) {
     // A peer that stopped reading blocks the last write, and with it the
     // close handshake, forever. Past the grace period the connection is cut.
