@@ -73,8 +73,9 @@ struct CloseCodeLabel {
   uint16_t code;
   const char* reason;
 };
-inline constexpr std::array<CloseCodeLabel, 11> kCloseCodes{{{1000, "normal"},
+inline constexpr std::array<CloseCodeLabel, 12> kCloseCodes{{{1000, "normal"},
                                                              {1001, "going-away"},
+                                                             {1002, "protocol-error"},
                                                              {1006, "abnormal"},
                                                              {1007, "bad-payload"},
                                                              {1008, "slow-reader"},

@@ -320,3 +320,39 @@ test('a client that keeps sending past the limit still gets 1009 / 1007 (10 trie
   }
   assert.deepEqual(codes, { 1009: Array(10).fill(1009), 1007: Array(10).fill(1007), '1009 (one 4 MiB frame)': Array(10).fill(1009) });
 });
+
+// Frames that break RFC 6455 itself fail the connection with 1002, each found
+// at its header; a ping's payload comes back in the pong; the honest stream
+// runs on.
+test('frames that break RFC 6455 → 1002 (unmasked, reserved bits and opcodes, bad control frames, stray continuation, long length forms)', async (t) => {
+  await underAttack(server(), async () => {
+    const mask = Buffer.from([1, 2, 3, 4]);
+    const masked = (b) => Buffer.from(b.map((x, i) => x ^ mask[i & 3]));
+    const cases = {
+      unmasked: (r) => r.sock.write(Buffer.from([0x81, 0x02, 0x7b, 0x7d])),
+      rsv1: (r) => r.sock.write(Buffer.concat([Buffer.from([0xc1, 0x82]), mask, masked([0x7b, 0x7d])])),
+      'opcode 3': (r) => r.frame(3, Buffer.from('{}')),
+      'opcode 11': (r) => r.frame(11),
+      'fragmented ping': (r) => r.frame(9, Buffer.from('p'), { fin: false }),
+      'ping of 126 bytes': (r) => r.frame(9, Buffer.alloc(126, 0x70)),
+      'continuation of nothing': (r) => r.frame(0, Buffer.from('{}')),
+      'text inside a fragmented text': (r) => { r.frame(1, Buffer.from('{"type":'), { fin: false }); r.frame(1, Buffer.from('{}')); },
+      'close with one byte': (r) => r.frame(8, Buffer.from([3])),
+      'close code 1005': (r) => r.frame(8, Buffer.from([0x03, 0xed])),
+      '16-bit length form for 5 bytes': (r) => r.sock.write(Buffer.concat([Buffer.from([0x81, 0xfe, 0x00, 0x05]), mask, masked([0x7b, 0x7d, 0x20, 0x20, 0x20])])),
+    };
+    for (const [name, send] of Object.entries(cases)) {
+      const r = await rawWebSocket(server());
+      send(r);
+      assert.equal(await r.closeFrame(), 1002, name);
+    }
+    // A ping with a payload is answered by a pong that carries it back.
+    const p = await rawWebSocket(server());
+    p.frame(9, Buffer.from('are you there'));
+    p.frame(8, Buffer.from([0x03, 0xe8]));
+    assert.equal(await p.closeFrame(), 1000);
+    const pong = p.serverFrames().find((f) => f.opcode === 10);
+    assert.ok(pong, 'no pong');
+    assert.equal(pong.payload.toString(), 'are you there');
+  }, { t });
+});
