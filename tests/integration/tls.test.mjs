@@ -96,6 +96,24 @@ test('wss:// carries protocol v1: two peers relay an offer', async () => {
   assert.deepEqual(offer.data, { type: 'offer', sdp: 'v=0' });
 });
 
+test('wss://: a 60 KiB message arrives whole, a burst keeps its order, oversize is 1009, a client close is answered', async () => {
+  const a = await wssPeer(first.cert, 'tls-big-a');
+  const b = await wssPeer(first.cert, 'tls-big-b');
+  await a.request({ type: 'join', room: 'tls-big' });
+  await b.request({ type: 'join', room: 'tls-big' });
+  await a.next({ type: 'peer-joined', peer: b.peer });
+  const sdp = 'a'.repeat(60 * 1024);
+  a.send({ type: 'offer', room: 'tls-big', to: b.peer, data: { type: 'offer', sdp } });
+  assert.equal((await b.next({ type: 'offer' })).data.sdp, sdp);
+  // 200 messages sent back to back are delivered in order (several frames per TLS record and write).
+  for (let i = 0; i < 200; i++) a.send({ type: 'message', room: 'tls-big', to: b.peer, data: { i } });
+  for (let i = 0; i < 200; i++) assert.equal((await b.next({ type: 'message' })).data.i, i);
+  a.sendRaw(JSON.stringify({ type: 'ping', pad: 'z'.repeat(70 * 1024) }));
+  assert.equal((await a.closed()).code, 1009);
+  b.ws.close(1000);
+  assert.equal((await b.closed()).code, 1000);
+});
+
 test('plain ws:// is not served on a TLS port', async () => {
   await assert.rejects(Client.connect(`ws://127.0.0.1:${port}/ws`, { timeout: 5000 }));
 });
