@@ -111,20 +111,22 @@ void WsSessionT<H>::run(const beast::http::request<beast::http::string_body>& re
   // once. TLS keeps the upgrade stage's deadline for it.
   if constexpr (kTls)
     beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(shard_.cfg->upgrade_timeout_s));
-  tls_out_ = std::move(answer.response);
-  asio::async_write(
-      stream_, asio::buffer(tls_out_),
-      [self = self(), ok = answer.accepted, early = std::move(early)](beast::error_code ec, size_t) mutable {
-        self->tls_out_ = std::string();
-        if constexpr (kTls) beast::get_lowest_layer(self->stream_).expires_never();
-        if (ec || !ok) {
-          beast::error_code ignored;
-          self->socket().shutdown(tcp::socket::shutdown_send, ignored);
-          self->socket().close(ignored);
-          return;  // nothing was registered
-        }
-        self->on_upgraded(std::move(early));
-      });
+  // On the heap, so that the buffer stays put while the handler that owns it moves.
+  auto response = std::make_unique<std::string>(std::move(answer.response));
+  const auto bytes = asio::buffer(*response);
+  asio::async_write(stream_, bytes,
+                    [self = self(), ok = answer.accepted, early = std::move(early),
+                     response = std::move(response)](beast::error_code ec, size_t) mutable {
+                      response.reset();
+                      if constexpr (kTls) beast::get_lowest_layer(self->stream_).expires_never();
+                      if (ec || !ok) {
+                        beast::error_code ignored;
+                        self->socket().shutdown(tcp::socket::shutdown_send, ignored);
+                        self->socket().close(ignored);
+                        return;  // nothing was registered
+                      }
+                      self->on_upgraded(std::move(early));
+                    });
 }
 
 template <class H>
@@ -367,7 +369,7 @@ void WsSessionT<H>::resume_reading() {
 
 template <class H>
 void WsSessionT<H>::forward_to(uint32_t home, const SessionId& session, uint64_t ticket) {
-  fwd_ = Forward{home, session, ticket};
+  fwd_ = std::make_unique<Forward>(Forward{home, session, ticket});
   read_paused_ = true;
   paused_self_ = self();  // no read is pending to keep this session alive meanwhile
 }

@@ -37,7 +37,6 @@
 #include <boost/beast/ssl/ssl_stream.hpp>
 #include <chrono>
 #include <memory>
-#include <optional>
 #include <type_traits>
 
 #include "core/fifo.h"
@@ -164,7 +163,9 @@ class WsSessionT final : public WsSession {
   Fifo<Out> queue_;
   size_t front_sent_ = 0;  // bytes of queue_.front() already written
   size_t queued_bytes_ = 0;
-  std::string tls_out_;         // TLS: the bytes of the write in flight
+  struct None {};
+  // TLS: the bytes of the write in flight (a plain connection writes from the queue itself).
+  [[no_unique_address]] std::conditional_t<kTls, std::string, None> tls_out_;
   bool flush_listed_ = false;   // on the shard's flush list
   bool write_blocked_ = false;  // waiting for writability, or a TLS write is in flight
   bool read_pending_ = false;
@@ -207,7 +208,7 @@ class WsSessionT final : public WsSession {
     SessionId session;
     uint64_t ticket;
   };
-  std::optional<Forward> fwd_;
+  std::unique_ptr<Forward> fwd_;  // out of line: most connections never carry one
   // Draining: between going-away and our close frame, the connection is still
   // read and its frames handled (see close()). Allocated only then.
   std::unique_ptr<boost::asio::steady_timer> linger_;
