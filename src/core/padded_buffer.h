@@ -38,6 +38,7 @@ class PaddedBuffer {
   }
   void append(const char* s, size_t n) {
     reserve_more(n);
+    if (n == 0) return;  // p_ may still be null, and memcpy must not get a null pointer
     std::memcpy(p_.get() + len_, s, n);
     len_ += n;
   }

@@ -448,7 +448,8 @@ void WsSessionT<H>::push_control(Opcode op, std::string_view payload) {
   Out o;
   o.head_len = static_cast<uint8_t>(ws::write_header(o.head, op, payload.size()));
   if (payload.size() <= sizeof o.tail) {
-    std::memcpy(o.tail, payload.data(), payload.size());
+    // An empty view may carry a null pointer, which memcpy must not be given even for 0 bytes.
+    if (!payload.empty()) std::memcpy(o.tail, payload.data(), payload.size());
     o.tail_len = static_cast<uint8_t>(payload.size());
   } else {
     o.body = std::make_shared<const std::string>(payload);
