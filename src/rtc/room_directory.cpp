@@ -16,14 +16,24 @@ bool valid_room_kind(std::string_view kind) {
   return kind == kMeeting || kind == kBroadcast;
 }
 
-const Member* Room::find(const PeerId& peer) const {
+size_t Room::position(const PeerId& peer) const {
+  if (index.empty()) {
+    for (size_t i = 0; i < members.size(); ++i)
+      if (members[i].peer == peer) return i;
+    return members.size();
+  }
   auto it = index.find(peer);
-  return it == index.end() ? nullptr : &members[it->second];
+  return it == index.end() ? members.size() : it->second;
+}
+
+const Member* Room::find(const PeerId& peer) const {
+  const size_t i = position(peer);
+  return i < members.size() ? &members[i] : nullptr;
 }
 
 Member* Room::find(const PeerId& peer) {
-  auto it = index.find(peer);
-  return it == index.end() ? nullptr : &members[it->second];
+  const size_t i = position(peer);
+  return i < members.size() ? &members[i] : nullptr;
 }
 
 std::vector<const Member*> Room::contacts(const Member& m) const {
@@ -51,14 +61,19 @@ JoinStatus RoomDirectory::join(const RoomId& room, Member m, int64_t now, const 
     r.metadata = created.metadata.empty() ? std::string("{}") : created.metadata;
     r.created_at = now;
   }
-  if (r.index.contains(m.peer)) return JoinStatus::already_joined;
+  if (r.find(m.peer)) return JoinStatus::already_joined;
   if (r.members.size() >= r.max_peers) {
     if (r.members.empty() && !r.persistent) rooms_.erase(it);  // only when max_peers is 0
     return JoinStatus::room_full;
   }
-  r.index.emplace(m.peer, r.members.size());
   if (m.publisher) r.publishers.push_back(m.peer);
   r.members.push_back(std::move(m));
+  if (!r.index.empty()) {
+    r.index.emplace(r.members.back().peer, r.members.size() - 1);
+  } else if (r.members.size() > Room::kLinearFind) {  // large enough for a hash index
+    r.index.reserve(r.members.size());
+    for (size_t i = 0; i < r.members.size(); ++i) r.index.emplace(r.members[i].peer, i);
+  }
   ++peers_;
   return JoinStatus::ok;
 }
@@ -67,13 +82,16 @@ bool RoomDirectory::leave(const RoomId& room, const PeerId& peer) {
   auto it = rooms_.find(room);
   if (it == rooms_.end()) return false;
   Room& r = it->second;
-  auto pos = r.index.find(peer);
-  if (pos == r.index.end()) return false;
-  const size_t i = pos->second;
-  r.index.erase(pos);
+  const size_t i = r.position(peer);
+  if (i == r.members.size()) return false;
   if (r.members[i].publisher) std::erase(r.publishers, peer);
   r.members.erase(r.members.begin() + static_cast<std::ptrdiff_t>(i));
-  for (size_t j = i; j < r.members.size(); ++j) r.index[r.members[j].peer] = j;
+  if (r.members.size() <= Room::kLinearFind) {
+    r.index = {};  // small again: searched in order (assigning an empty map frees the buckets)
+  } else if (!r.index.empty()) {
+    r.index.erase(peer);
+    for (size_t j = i; j < r.members.size(); ++j) r.index[r.members[j].peer] = j;
+  }
   --peers_;
   if (r.members.empty() && !r.persistent) rooms_.erase(it);
   return true;

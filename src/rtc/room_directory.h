@@ -69,15 +69,22 @@ struct Room {
   size_t max_peers = 0;
   std::string kind = "meeting";
   std::string metadata = "{}";
-  int64_t created_at = 0;                    // Unix seconds
-  bool persistent = false;                   // pre-created: stays when empty, until close()
-  std::vector<PeerId> publishers;            // members with `publisher`, in join order
-  std::unordered_map<PeerId, size_t> index;  // peer -> position in `members`
+  int64_t created_at = 0;          // Unix seconds
+  bool persistent = false;         // pre-created: stays when empty, until close()
+  std::vector<PeerId> publishers;  // members with `publisher`, in join order
+  // peer -> position in `members`, kept only while the room has more than
+  // kLinearFind members: a small room is searched in order instead, which is
+  // as fast and saves a hash table (buckets and a node per member) in every
+  // room of two.
+  std::unordered_map<PeerId, size_t> index;
+  static constexpr size_t kLinearFind = 16;
 
   bool broadcast() const { return kind == kBroadcast; }
-  // O(1) (hash lookup).
+  // O(1) (hash lookup), or O(members) up to kLinearFind members.
   const Member* find(const PeerId& peer) const;
   Member* find(const PeerId& peer);
+  // The position of `peer` in `members`, or members.size() when it is not there. Cost as find().
+  size_t position(const PeerId& peer) const;
 
   // The members `m` is in contact with (in_contact), `m` excluded, in join
   // order for a meeting room or a publisher; publishers in join order for a

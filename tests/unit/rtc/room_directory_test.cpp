@@ -57,6 +57,62 @@ TEST(RoomDirectory, JoiningTwiceIsRefused) {
   EXPECT_EQ(d.peer_count(), 1u);
 }
 
+// Small rooms are searched in order, larger ones through a hash index: every
+// member stays findable at its place while a room grows past the threshold and
+// shrinks back below it, with leaves from the middle.
+TEST(RoomDirectory, FindAndOrderHoldAcrossTheIndexThreshold) {
+  RoomDirectory d;
+  const RoomId r("r");
+  const size_t n = Room::kLinearFind * 2 + 3;
+  std::vector<std::string> order;
+  auto id = [](const char* prefix, size_t i) {  // (not prefix + to_string: GCC 12 warns falsely)
+    std::string s = prefix;
+    s += std::to_string(i);
+    return s;
+  };
+  auto check = [&] {
+    const Room* room = d.find(r);
+    ASSERT_NE(room, nullptr);
+    ASSERT_EQ(room->members.size(), order.size());
+    for (size_t i = 0; i < order.size(); ++i) {
+      EXPECT_EQ(room->members[i].peer.str(), order[i]);
+      const Member* m = room->find(PeerId(order[i]));
+      ASSERT_NE(m, nullptr) << order[i];
+      EXPECT_EQ(m, &room->members[i]);
+      EXPECT_EQ(room->position(PeerId(order[i])), i);
+    }
+    EXPECT_EQ(room->find(PeerId("nobody")), nullptr);
+    EXPECT_EQ(room->position(PeerId("nobody")), room->members.size());
+  };
+  for (size_t i = 0; i < n; ++i) {
+    order.push_back(id("p", i));
+    ASSERT_EQ(d.join(r, member(order.back().c_str())), JoinStatus::ok);
+    check();
+    EXPECT_EQ(d.join(r, member(order.front().c_str())), JoinStatus::already_joined);
+  }
+  EXPECT_FALSE(d.find(r)->index.empty());
+  // leave every third from the middle outwards, then the rest from the front
+  bool regrown = false;
+  while (order.size() > 1) {
+    const size_t i = order.size() > 4 ? order.size() / 3 : 0;
+    const std::string gone = order[i];
+    order.erase(order.begin() + static_cast<std::ptrdiff_t>(i));
+    ASSERT_TRUE(d.leave(r, PeerId(gone)));
+    EXPECT_FALSE(d.leave(r, PeerId(gone)));
+    check();
+    EXPECT_EQ(d.find(r)->index.empty(), order.size() <= Room::kLinearFind);
+    if (order.size() == Room::kLinearFind / 2 && !regrown) {  // grow again from here, once
+      regrown = true;
+      for (int k = 0; k < static_cast<int>(Room::kLinearFind); ++k) {
+        order.push_back(id("q", static_cast<size_t>(k)));
+        ASSERT_EQ(d.join(r, member(order.back().c_str())), JoinStatus::ok);
+        check();
+      }
+    }
+  }
+  EXPECT_EQ(d.peer_count(), 1u);
+}
+
 TEST(RoomDirectory, CapIsEnforcedPerRoom) {
   RoomDirectory d(RoomLimits{2});
   const RoomId r("r"), other("o");
