@@ -84,12 +84,18 @@ test('https:// serves /healthz with the configured certificate', async () => {
   assert.equal(body.status, 200);
 });
 
-test('wss:// carries protocol v1: two peers relay an offer', async () => {
-  const a = await wssPeer(first.cert, 'tls-a');
-  const b = await wssPeer(first.cert, 'tls-b');
-  await a.request({ type: 'join', room: 'tls-room' });
-  await b.request({ type: 'join', room: 'tls-room' });
+// Two wss:// peers in `room`, named `${prefix}-a` and `${prefix}-b`, once a has seen b join.
+async function wssPair(room, prefix) {
+  const a = await wssPeer(first.cert, `${prefix}-a`);
+  const b = await wssPeer(first.cert, `${prefix}-b`);
+  await a.request({ type: 'join', room });
+  await b.request({ type: 'join', room });
   await a.next({ type: 'peer-joined', peer: b.peer });
+  return [a, b];
+}
+
+test('wss:// carries protocol v1: two peers relay an offer', async () => {
+  const [a, b] = await wssPair('tls-room', 'tls');
   a.send({ type: 'offer', room: 'tls-room', to: b.peer, data: { type: 'offer', sdp: 'v=0' } });
   const offer = await b.next({ type: 'offer' });
   assert.equal(offer.from, a.peer);
@@ -97,11 +103,7 @@ test('wss:// carries protocol v1: two peers relay an offer', async () => {
 });
 
 test('wss://: a 60 KiB message arrives whole, a burst keeps its order, oversize is 1009, a client close is answered', async () => {
-  const a = await wssPeer(first.cert, 'tls-big-a');
-  const b = await wssPeer(first.cert, 'tls-big-b');
-  await a.request({ type: 'join', room: 'tls-big' });
-  await b.request({ type: 'join', room: 'tls-big' });
-  await a.next({ type: 'peer-joined', peer: b.peer });
+  const [a, b] = await wssPair('tls-big', 'tls-big');
   const sdp = 'a'.repeat(60 * 1024);
   a.send({ type: 'offer', room: 'tls-big', to: b.peer, data: { type: 'offer', sdp } });
   assert.equal((await b.next({ type: 'offer' })).data.sdp, sdp);
