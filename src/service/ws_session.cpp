@@ -276,23 +276,8 @@ bool WsSessionT<H>::on_event(const ws::Event& ev, Clock::time_point now) {
   }
   got_close_ = true;
   peer_close_code_ = ev.close_code;
-  if (!closing_) {
-    closing_ = true;
-    closing_since_ = now;
-  }
-  if (lingering_) {  // the client answered going-away with its close: no need to wait on
-    lingering_ = false;
-    if (linger_) linger_->cancel();
-  }
-  if (!close_queued_) {  // answer with the same code; what was still queued is not read any more
-    drop_unsent();
-    char code[2] = {static_cast<char>(ev.close_code >> 8), static_cast<char>(ev.close_code)};
-    close_queued_ = true;
-    push_control(Opcode::close, std::string_view(code, ev.close_code ? 2 : 0));
-  } else if (close_written_) {
-    teardown();
-  }
-  return false;  // nothing may follow a close frame
+  close_at_once(ev.close_code, now);  // answered with the same code
+  return false;                       // nothing may follow a close frame
 }
 
 template <class H>
@@ -340,20 +325,22 @@ void WsSessionT<H>::fail(ws::Failure f) {
   if (failed_ || finished_) return;
   failed_ = true;
   if (!close_code_) close_code_ = static_cast<uint16_t>(f);
+  close_at_once(static_cast<uint16_t>(f), Clock::now());
+}
+
+template <class H>
+void WsSessionT<H>::close_at_once(uint16_t code, Clock::time_point now) {
   if (!closing_) {
     closing_ = true;
-    closing_since_ = Clock::now();
+    closing_since_ = now;
   }
-  if (lingering_) {
+  if (lingering_) {  // e.g. the client answered going-away with its close: no need to wait on
     lingering_ = false;
     if (linger_) linger_->cancel();
   }
-  if (!close_queued_) {
+  if (!close_queued_) {  // what was still queued is not read any more
     drop_unsent();
-    const auto code = static_cast<uint16_t>(f);
-    char payload[2] = {static_cast<char>(code >> 8), static_cast<char>(code)};
-    close_queued_ = true;
-    push_control(Opcode::close, std::string_view(payload, 2));
+    queue_close(code, {});
   } else if (close_written_) {
     teardown();
   }
@@ -644,12 +631,19 @@ void WsSessionT<H>::end_linger() {
 template <class H>
 void WsSessionT<H>::send_close() {
   if (close_queued_ || finished_ || lingering_) return;
+  queue_close(close_code_, close_reason_);
+}
+
+template <class H>
+void WsSessionT<H>::queue_close(uint16_t code, std::string_view reason) {
   close_queued_ = true;
   std::string payload;
-  payload.reserve(2 + close_reason_.size());
-  payload += static_cast<char>(close_code_ >> 8);
-  payload += static_cast<char>(close_code_);
-  payload += close_reason_;
+  if (code) {
+    payload.reserve(2 + reason.size());
+    payload += static_cast<char>(code >> 8);
+    payload += static_cast<char>(code);
+    payload += reason;
+  }
   push_control(Opcode::close, payload);
 }
 

@@ -139,6 +139,10 @@ class WsSessionT final : public WsSession {
   bool on_event(const ws::Event& ev, Clock::time_point now);  // false: stop parsing
   void on_message(const ws::Event& ev, Clock::time_point now);
   void fail(ws::Failure f);
+  // The client's close frame or a broken frame ends the connection now: our
+  // close frame (with `code`, none when 0) replaces what was still queued, or,
+  // when ours is already written, the connection is torn down.
+  void close_at_once(uint16_t code, Clock::time_point now);
   void resume_reading();
   bool rate_ok(Clock::time_point now, size_t bytes);
   // Output
@@ -146,6 +150,7 @@ class WsSessionT final : public WsSession {
   void push(Out&& o);
   void push_control(ws::Opcode op, std::string_view payload);
   void send_close();
+  void queue_close(uint16_t code, std::string_view reason);  // our close frame; nothing is queued after it
   void write_plain();
   void write_tls();
   void sent(size_t bytes);  // bookkeeping after `bytes` of the queue went out
