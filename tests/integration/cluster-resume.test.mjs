@@ -363,7 +363,15 @@ async function drain(t, cl, load, victim, after) {
   const moved = sessionsOf(load, cl, victim);
   cl.down.push(victim);
   const exited = victim.stop({ signal: 'SIGTERM', timeout: 15000 });
-  await resumedAll(load, moved);
+  try {
+    await resumedAll(load, moved);
+  } catch (e) {  // what the nodes said about the sessions that could not resume
+    const failed = moved.filter((s) => s.failed);
+    const lines = cl.nodes.flatMap((n) => n.logTail(5000).split('\n')
+      .filter((l) => failed.some((s) => l.includes(s.peer) || l.includes(s.session))));
+    e.message += `\nnode log lines of those sessions:\n${lines.join('\n')}`;
+    throw e;
+  }
   assert.deepEqual(await exited, { code: 0, signal: null }, `the drained node exits 0\n${victim.logTail(20)}`);
   await ackedMore(load, after, new Map(load.sessions.map((s) => [s, s.acked])));
   return { moved, r: await finish(t, load, cl) };
@@ -423,10 +431,18 @@ test('SIGTERM drain under load: going-away, every session resumes elsewhere; zer
 // in a closed loop (each answer sends the next, up to 32 unanswered),
 // so that frames are on the wire when going-away comes: each of them must
 // still be handled and acked (the ack is replayed on the resumed session).
+// Flat out, a partner sends thousands of messages while a drained session is
+// away; the resume buffer is sized so that it cannot overflow whatever the
+// speed: a session's log holds its own acks and its partner's messages, at most
+// 2 * maxPerSession frames of under 200 bytes (the cap is 4x what a run sends here).
 test('SIGTERM drain while sessions send back to back: every message on the wire at going-away is acked', async (t) => {
-  const cl = await cluster(t, { args: ['--max-msgs-per-s', '0'] });  // flat out is meant
-  const pairs = 6, count = 100;
-  const load = await startLoad(t, cl, { pairs, intervalMs: 1, maxInFlight: 32, maxPerSession: 20000, refill: true });
+  const pairs = 6, count = 100, maxPerSession = 40000;
+  const cl = await cluster(t, {
+    args: ['--max-msgs-per-s', '0',  // flat out is meant
+      '--resume-buffer-messages', String(2 * maxPerSession + 1000), '--resume-buffer-bytes', String(64 << 20)],
+  });
+  const load = await startLoad(t, cl, { pairs, intervalMs: 1, maxInFlight: 32, maxPerSession, refill: true });
+  t.after(() => t.diagnostic(`sent per session: ${load.sessions.map((s) => s.nextN - 1).join(', ')}`));
   await ackedMore(load, count);
   const { moved, r } = await drain(t, cl, load, cl.nodes[2], count);
   assertExactlyOnce(r, 2 * pairs * 2 * count);

@@ -175,7 +175,10 @@ export class LoadSession {
         if (e.state !== 'pending') { e.extraReplies = (e.extraReplies ?? 0) + 1; return; }
         e.state = m.type === 'ack' ? 'acked' : 'refused';
         if (m.type === 'ack') this.acked += 1; else e.code = m.code;
-        if (e.conn === this.conn) this.inFlight -= 1;
+        if (e.conn === this.conn) {
+          this.inFlight -= 1;
+          if (this.load.refill) this._tick(); // the closed loop: an answer sends the next
+        }
         return;
       }
       case 'message': {
