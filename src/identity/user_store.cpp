@@ -114,7 +114,7 @@ bool UserStore::add(const User& u, int64_t now) {
   Stmt st(db_,
           "INSERT INTO users (id, name, password_hash, grants, created_at, updated_at) VALUES (?,?,?,?,?,?) "
           "ON CONFLICT(id) DO NOTHING");
-  st.text(1, u.id.str());
+  st.text(1, u.id.string());
   st.text(2, u.name);
   st.text(3, u.password_hash);
   st.text(4, auth::grants_to_json(u.grants));
@@ -127,7 +127,7 @@ bool UserStore::add(const User& u, int64_t now) {
 bool UserStore::remove(const UserId& id) {
   std::lock_guard lock(mu_);
   Stmt st(db_, "DELETE FROM users WHERE id = ?");
-  st.text(1, id.str());
+  st.text(1, id.string());
   st.step();
   return sqlite3_changes(db_) == 1;
 }
@@ -135,7 +135,7 @@ bool UserStore::remove(const UserId& id) {
 std::optional<User> UserStore::find(const UserId& id) {
   std::lock_guard lock(mu_);
   Stmt st(db_, (std::string("SELECT ") + kColumns + " FROM users WHERE id = ?").c_str());
-  st.text(1, id.str());
+  st.text(1, id.string());
   if (st.step() != SQLITE_ROW) return std::nullopt;
   return read_user(st);
 }
@@ -153,7 +153,7 @@ bool UserStore::update(const char* sql, const UserId& id, const std::string& val
   Stmt st(db_, sql);
   st.text(1, value);
   st.integer(2, now);
-  st.text(3, id.str());
+  st.text(3, id.string());
   st.step();
   return sqlite3_changes(db_) == 1;
 }

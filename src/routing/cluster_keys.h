@@ -21,10 +21,10 @@ namespace sb::routing::keys {
 struct RoomKeys {
   std::string meta, members, vers, channel;
   explicit RoomKeys(const RoomId& r)
-      : meta("sb:room:{" + r.str() + "}"),
+      : meta("sb:room:{" + r.string() + "}"),
         members(meta + ":members"),
         vers(meta + ":vers"),
-        channel("sb:r:" + r.str()) {}
+        channel("sb:r:" + r.string()) {}
 };
 inline const std::string kRooms = "sb:rooms";
 inline const std::string kPeerCount = "sb:peers";  // room memberships in the whole cluster
@@ -40,19 +40,19 @@ inline std::string peer_rooms(const std::string& peer) {
   return "sb:pr:" + peer;
 }
 inline std::string session_key(const SessionId& s) {
-  return "sb:s:" + s.str();
+  return "sb:s:" + s.string();
 }
 inline std::string peer_node_key(const PeerId& p) {
-  return "sb:pn:" + p.str();
+  return "sb:pn:" + p.string();
 }
 inline std::string log_key(const PeerId& p) {
-  return "sb:log:" + p.str();
+  return "sb:log:" + p.string();
 }
 inline std::string inbox_key(const PeerId& p) {
-  return "sb:in:" + p.str();
+  return "sb:in:" + p.string();
 }
 inline std::string inbox_size_key(const PeerId& p) {
-  return "sb:inb:" + p.str();
+  return "sb:inb:" + p.string();
 }
 inline std::string node_sessions(const std::string& node) {
   return "sb:nodesessions:" + node;

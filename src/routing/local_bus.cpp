@@ -53,7 +53,7 @@ PeerId make_peer_id(uint32_t shard) {
 
 bool maybe_local(const PeerId& id) {
   if (t_node_tag < 0) return true;
-  const std::string& s = id.str();
+  const std::string_view s = id.str();
   if (s.size() != 18) return false;
   for (int i = 0; i < 4; ++i)
     if (s[12 + i] != kHex[(t_node_tag >> (12 - 4 * i)) & 0xf]) return false;
@@ -61,7 +61,7 @@ bool maybe_local(const PeerId& id) {
 }
 
 int shard_of(const PeerId& id, uint32_t shard_count) {
-  const std::string& s = id.str();
+  const std::string_view s = id.str();
   if (s.size() != 18) return -1;
   auto hex = [](char c) -> int {
     if (c >= '0' && c <= '9') return c - '0';

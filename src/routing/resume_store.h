@@ -22,7 +22,7 @@ namespace sb::routing {
 struct ResumeRecord {
   PeerId peer;         // the session's peer id; its home loop is encoded in it
   UserId user;         // the token `sub` the session belongs to
-  std::string secret;  // the resume_token handed out in welcome
+  SmallString secret;  // the resume_token handed out in welcome (22 characters: inline)
 };
 
 class ResumeStore {

@@ -206,7 +206,7 @@ Response AdminApi::route(const Request& req, const boost::urls::url_view& url,
         return json_error(req, http::status::conflict, "conflict", "a room with this name exists");
       spdlog::info("admin: room {} created by {}", room.str(), who.detail);
       Response res = ok_json(req, http::status::created, room_json(info));
-      res.set(http::field::location, "/v1/rooms/" + room.str());
+      res.set(http::field::location, "/v1/rooms/" + room.string());
       return res;
     }
     return method_not_allowed(req, "GET, POST");

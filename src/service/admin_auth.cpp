@@ -64,7 +64,7 @@ AdminAuthOutcome AdminAuth::check(std::string_view authorization, int64_t now_un
   }
   if (!r.identity->grants.admin)
     return {AdminAuthResult::forbidden, "the token does not grant admin (grants.admin must be true)"};
-  return {AdminAuthResult::ok, "token of " + r.identity->user.str()};
+  return {AdminAuthResult::ok, "token of " + r.identity->user.string()};
 }
 
 }  // namespace sb::service

@@ -13,7 +13,7 @@ namespace {
 
 RoomInfo info(const routing::Cluster::AdminReply::RoomSummary& s) {
   const rtc::Room& r = s.room;
-  return RoomInfo{r.id.str(), r.kind, r.metadata, s.peers, r.max_peers, r.created_at, r.persistent};
+  return RoomInfo{r.id.string(), r.kind, r.metadata, s.peers, r.max_peers, r.created_at, r.persistent};
 }
 
 }  // namespace
@@ -51,7 +51,7 @@ std::optional<std::vector<PeerInfo>> ClusterRoomAdmin::peers(const RoomId& room)
   std::vector<PeerInfo> out;
   out.reserve(r.members.size());
   for (const auto& m : r.members)
-    out.push_back({m.peer.str(), m.user.str(), m.name, m.metadata, m.joined_at});
+    out.push_back({m.peer.string(), m.user.string(), m.name, m.metadata, m.joined_at});
   return out;
 }
 

@@ -180,21 +180,21 @@ void Hub::finish_hello(Session& s, const proto::ClientMessage& m, auth::VerifyRe
   s.identity_ = std::move(*r.identity);
   s.authenticated_ = true;
   s.peer_ = routing::make_peer_id(s.shard());
-  s.session_ = SessionId(random_hex(16));
+  s.session_ = SessionId(random_b64url(16));
   bus_.table(s.shard()).add_peer(&s);
   metrics_.shard(s.shard()).sessions_started.inc();
   const auth::IceServers ice = auth::ice_servers_for(cfg_.ice, s.identity_.user, unix_now());
   proto::Welcome w{id, s.session_, s.peer_, s.identity_.user, s.identity_.name, cfg_.heartbeat_s, ice.json};
   if (resume_on()) {
-    s.resume_token_ = random_hex(16);
+    s.resume_token_ = SmallString(random_b64url(16));
     s.replay_.set_limits(cfg_.resume_buffer_messages, cfg_.resume_buffer_bytes);
     store_.put(s.session_, {s.peer_, s.identity_.user, s.resume_token_});
     if (cluster_) {
       s.log_ = cluster_;
-      cluster_->session_started({s.session_, s.peer_, s.identity_.user, s.resume_token_});
+      cluster_->session_started({s.session_, s.peer_, s.identity_.user, std::string(s.resume_token_.view())});
     }
   }
-  s.send(proto::welcome(w, s.resume_token_));
+  s.send(proto::welcome(w, s.resume_token_.view()));
   // A client that resumes has this welcome (it holds the resume token), so
   // the replay never needs it or anything before it: not kept (~0.4 KB).
   s.replay_.clear();
@@ -235,7 +235,7 @@ void Hub::join(Session& s, const proto::ClientMessage& m) {
   if (!s.identity_.grants.may_join(m.room)) {
     audit(s, "join", "denied", "room-not-granted", m.room);
     return error(s, m.id, ErrorCode::forbidden,
-                 "missing grant: rooms (the token does not grant room \"" + room.str() + "\")");
+                 "missing grant: rooms (the token does not grant room \"" + room.string() + "\")");
   }
   if (s.in_room(room)) return error(s, m.id, ErrorCode::already_joined, "already in this room");
   if (cfg_.max_rooms_per_conn && s.rooms_.size() >= cfg_.max_rooms_per_conn)
@@ -494,7 +494,7 @@ bool Hub::try_resume(Session& s, const proto::ClientMessage& m, const auth::Iden
     return take_over(s, req);
   }
   // Unknown, of another user, or the wrong secret: all look the same to the client (a new session).
-  if (!rec || rec->user != id.user || !routing::secrets_equal(rec->secret, m.resume_token)) {
+  if (!rec || rec->user != id.user || !routing::secrets_equal(rec->secret.view(), m.resume_token)) {
     spdlog::info("resume refused remote={} user={} reason={}", s.remote(), id.user.str(),
                  !rec ? "unknown session" : (rec->user != id.user ? "other user" : "wrong resume_token"));
     return false;
@@ -539,7 +539,8 @@ void Hub::attach(const std::shared_ptr<AttachRequest>& req) {
   auto* cur = static_cast<Session*>(bus_.table(home).find(req->peer));
   // The home loop's own record is authoritative (the store may lag behind).
   if (!cur || !cur->authenticated_ || cur->session_ != req->session ||
-      cur->identity_.user != req->identity.user || !routing::secrets_equal(cur->resume_token_, req->secret))
+      cur->identity_.user != req->identity.user ||
+      !routing::secrets_equal(cur->resume_token_.view(), req->secret))
     return refuse("session gone");
   if (!cur->replay_.covers(req->last_seq, cur->seq_)) return refuse("frames after last_seq no longer held");
   if (!cur->joining_.empty()) return refuse("a join is under way");
@@ -581,7 +582,7 @@ size_t Hub::reattach(ResumedSession& p, const AttachRequest& req, bool forward) 
   const auth::IceServers ice = auth::ice_servers_for(cfg_.ice, p.identity_.user, unix_now());
   proto::Welcome w{req.id,           p.session_,       p.peer_, p.identity_.user,
                    p.identity_.name, cfg_.heartbeat_s, ice.json};
-  p.send(proto::welcome(w, p.resume_token_, true));
+  p.send(proto::welcome(w, p.resume_token_.view(), true));
   return replayed;
 }
 
@@ -650,7 +651,7 @@ void Hub::adopt(const std::shared_ptr<AttachRequest>& req, routing::Cluster::Tak
   p->peer_ = peer;
   p->session_ = id;
   p->identity_ = req->identity;  // the new token: new expiry and grants, same user
-  p->resume_token_ = taken.record.secret;
+  p->resume_token_ = SmallString(taken.record.secret);
   p->replay_.set_limits(cfg_.resume_buffer_messages, cfg_.resume_buffer_bytes);
   for (auto& [seq, body] : taken.log) {
     p->replay_.push(seq, body);
@@ -850,7 +851,8 @@ size_t Hub::peer_count() {
 // --- RoomAdmin -------------------------------------------------------------
 
 RoomInfo Hub::info(const rtc::Room& r) {
-  return RoomInfo{r.id.str(), r.kind, r.metadata, r.members.size(), r.max_peers, r.created_at, r.persistent};
+  return RoomInfo{r.id.string(), r.kind,       r.metadata,  r.members.size(),
+                  r.max_peers,   r.created_at, r.persistent};
 }
 
 std::vector<RoomInfo> Hub::rooms() {
@@ -874,7 +876,7 @@ std::optional<std::vector<PeerInfo>> Hub::peers(const RoomId& room) {
   std::vector<PeerInfo> out;
   out.reserve(r->members.size());
   for (const auto& m : r->members)
-    out.push_back({m.peer.str(), m.user.str(), m.name, m.metadata, m.joined_at});
+    out.push_back({m.peer.string(), m.user.string(), m.name, m.metadata, m.joined_at});
   return out;
 }
 

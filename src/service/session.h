@@ -132,7 +132,7 @@ class Session : public routing::Endpoint {
   // resumes them. Move to a ResumedSession when the connection goes.
   uint64_t seq_ = 0;
   routing::ReplayBuffer replay_;
-  std::string resume_token_;
+  SmallString resume_token_;            // 22 characters: inline
   routing::ReplayLog* log_ = nullptr;   // cluster mode: every stamped frame is also stored there
   std::function<void()> release_done_;  // cluster mode: handed over to another node at disconnect
 };

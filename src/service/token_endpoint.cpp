@@ -107,10 +107,10 @@ Response TokenEndpoint::Impl::work(const Request& meta, identity::TokenRequest& 
   const auto now = static_cast<int64_t>(std::time(nullptr));
   if (identity::issue_token(signer, cfg.policy, who, tr.room, tr.ttl_s, now, issued) ==
       identity::IssueError::room_not_granted) {
-    log("denied", "room-not-granted", who.user.str(), ip, tr.room.value_or(""));
+    log("denied", "room-not-granted", who.user.string(), ip, tr.room.value_or(""));
     return json_error(meta, http::status::forbidden, "forbidden", "your grants do not include this room");
   }
-  log("success", {}, who.user.str(), ip, tr.room.value_or(""));
+  log("success", {}, who.user.string(), ip, tr.room.value_or(""));
   Response res =
       make_response(meta, http::status::ok, identity::token_response_json(issued), "application/json");
   res.set(http::field::cache_control, "no-store");

@@ -222,7 +222,7 @@ int user_main(int argc, char** argv) {
            {std::pair{u.grants.publish, "publish"}, std::pair{u.grants.subscribe, "subscribe"},
             std::pair{u.grants.data, "data"}, std::pair{u.grants.admin, "admin"}})
         if (on) flags += (flags.empty() ? "" : ",") + std::string(letter);
-      rows.push_back({u.id.str(), u.name, room_list.empty() ? "-" : room_list, flags.empty() ? "-" : flags,
+      rows.push_back({u.id.string(), u.name, room_list.empty() ? "-" : room_list, flags.empty() ? "-" : flags,
                       format_time(u.created_at)});
     }
     if (!as_json) std::cout << format_table({"USER", "NAME", "ROOMS", "GRANTS", "CREATED"}, rows);

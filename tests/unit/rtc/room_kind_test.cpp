@@ -19,7 +19,7 @@ Member member(const std::string& peer, bool publisher = false) {
 
 std::vector<std::string> ids(const std::vector<const Member*>& v) {
   std::vector<std::string> out;
-  for (const Member* m : v) out.push_back(m->peer.str());
+  for (const Member* m : v) out.push_back(m->peer.string());
   return out;
 }
 

@@ -20,22 +20,23 @@ class FakeRooms final : public RoomAdmin {
     return v;
   }
   std::optional<RoomInfo> room(const RoomId& id) override {
-    auto it = rooms_.find(id.str());
+    auto it = rooms_.find(id.string());
     if (it == rooms_.end()) return std::nullopt;
     return it->second;
   }
   std::optional<std::vector<PeerInfo>> peers(const RoomId& id) override {
-    if (!rooms_.count(id.str())) return std::nullopt;
-    return peers_[id.str()];
+    if (!rooms_.count(id.string())) return std::nullopt;
+    return peers_[id.string()];
   }
   AdminStatus create_room(const RoomId& id, rtc::RoomConfig cfg, RoomInfo& out) override {
-    if (rooms_.count(id.str())) return AdminStatus::exists;
-    out = RoomInfo{id.str(), cfg.kind, cfg.metadata, 0, cfg.max_peers ? cfg.max_peers : 50, 1700000000, true};
-    rooms_[id.str()] = out;
+    if (rooms_.count(id.string())) return AdminStatus::exists;
+    out = RoomInfo{id.string(), cfg.kind, cfg.metadata, 0, cfg.max_peers ? cfg.max_peers : 50,
+                   1700000000,  true};
+    rooms_[id.string()] = out;
     return AdminStatus::ok;
   }
   AdminStatus set_room_metadata(const RoomId& id, std::string metadata, RoomInfo& out) override {
-    auto it = rooms_.find(id.str());
+    auto it = rooms_.find(id.string());
     if (it == rooms_.end()) return AdminStatus::no_room;
     it->second.metadata = std::move(metadata);
     out = it->second;
@@ -43,11 +44,11 @@ class FakeRooms final : public RoomAdmin {
   }
   AdminStatus close_room(const RoomId& id) override {
     if (unreachable) throw RoomAdminUnavailable("Redis is gone");
-    return rooms_.erase(id.str()) ? AdminStatus::ok : AdminStatus::no_room;
+    return rooms_.erase(id.string()) ? AdminStatus::ok : AdminStatus::no_room;
   }
   AdminStatus kick(const RoomId& id, const PeerId& peer, std::string_view reason) override {
-    if (!rooms_.count(id.str())) return AdminStatus::no_room;
-    auto& v = peers_[id.str()];
+    if (!rooms_.count(id.string())) return AdminStatus::no_room;
+    auto& v = peers_[id.string()];
     for (auto it = v.begin(); it != v.end(); ++it)
       if (it->peer == peer.str()) {
         v.erase(it);
@@ -58,9 +59,9 @@ class FakeRooms final : public RoomAdmin {
   }
   AdminStatus send(const RoomId& id, const std::optional<PeerId>& to, std::string_view data,
                    size_t& n) override {
-    if (!rooms_.count(id.str())) return AdminStatus::no_room;
+    if (!rooms_.count(id.string())) return AdminStatus::no_room;
     last_data = std::string(data);
-    n = to ? 1 : peers_[id.str()].size();
+    n = to ? 1 : peers_[id.string()].size();
     if (to && *to != PeerId("p1")) return AdminStatus::no_peer;
     return AdminStatus::ok;
   }

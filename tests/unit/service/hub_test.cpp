@@ -47,8 +47,8 @@ const std::string kSecret = "test-secret";
 class RecordingSink final : public RoomEventSink {
  public:
   void publish(RoomEvent e) override {
-    std::string line = std::string(to_string(e.type)) + " " + e.room.str();
-    if (e.peer) line += " " + e.peer->user.str();
+    std::string line = std::string(to_string(e.type)) + " " + e.room.string();
+    if (e.peer) line += " " + e.peer->user.string();
     if (!e.reason.empty()) line += " " + e.reason;
     lines.push_back(line);
   }
@@ -172,7 +172,7 @@ class HubTest : public ::testing::Test {
     return got.empty() ? json::object{} : got.back();
   }
 
-  std::string peer(const FakeSession& s) { return s.peer_id().str(); }
+  std::string peer(const FakeSession& s) { return s.peer_id().string(); }
 
   boost::asio::io_context ioc0_, ioc1_;
   routing::ShardTable t0_, t1_;
