@@ -73,11 +73,12 @@ void Hub::reject(Session& s, const proto::ParseError& e) {
   error(s, e.id, e.code, e.message);
   if (e.code != ErrorCode::bad_request) return;
   const auto now = std::chrono::steady_clock::now();
-  if (now - s.bad_window_start_ > std::chrono::seconds(cfg_.bad_request_window_s)) {
-    s.bad_window_start_ = now;
-    s.bad_requests_ = 0;
+  Session::Rare& r = s.rare();
+  if (now - r.bad_window_start > std::chrono::seconds(cfg_.bad_request_window_s)) {
+    r.bad_window_start = now;
+    r.bad_requests = 0;
   }
-  if (++s.bad_requests_ >= cfg_.bad_request_limit)
+  if (++r.bad_requests >= cfg_.bad_request_limit)
     s.close(proto::close_code::bad_request, "too many bad requests");
 }
 
@@ -179,6 +180,10 @@ void Hub::finish_hello(Session& s, const proto::ClientMessage& m, auth::VerifyRe
   if (m.has_resume && resume_on() && try_resume(s, m, *r.identity)) return;
   s.identity_ = std::move(*r.identity);
   s.authenticated_ = true;
+  if (s.rare_) {  // the token from the URL has served
+    s.rare_->query_token = std::string();
+    s.trim_rare();
+  }
   s.peer_ = routing::make_peer_id(s.shard());
   s.session_ = SessionId(random_b64url(16));
   bus_.table(s.shard()).add_peer(&s);
@@ -316,10 +321,11 @@ void Hub::cluster_join(Session& s, std::string_view id, const RoomId& room, rtc:
   if (created.max_peers == 0)
     created.max_peers = rtc::RoomLimits{cfg_.max_room_peers, cfg_.max_broadcast_peers}.cap(created.kind);
   s.pause_input();
-  s.joining_ = room;
+  s.rare().joining = room;
   auto result = std::make_shared<routing::Cluster::JoinResult>();
   auto resume = s.resumer([this, result, id = std::string(id), room](Session& again) {
-    again.joining_ = RoomId();
+    again.rare().joining = RoomId();
+    again.trim_rare();
     finish_cluster_join(again, id, room, *result);
     again.resume_input();
   });
@@ -435,10 +441,10 @@ void Hub::relay(Session& s, const proto::ClientMessage& m, routing::Clock::time_
 
 void Hub::disconnect(Session& s, bool resumable) {
   if (!s.authenticated_) return;
-  if (s.release_done_) return finish_release(s.shard(), s);  // its session goes on on another node
-  if (cluster_ && !s.joining_.empty()) {                     // its join may still land: undo it after
-    cluster_->leave(s.joining_, s.peer_, "disconnected");
-    s.joining_ = RoomId();
+  if (s.releasing()) return finish_release(s.shard(), s);  // its session goes on on another node
+  if (cluster_ && s.joining()) {                           // its join may still land: undo it after
+    cluster_->leave(*s.joining(), s.peer_, "disconnected");
+    s.rare().joining = RoomId();
     resumable = false;
   }
   if (resumable && resume_on()) {
@@ -543,7 +549,7 @@ void Hub::attach(const std::shared_ptr<AttachRequest>& req) {
       !routing::secrets_equal(cur->resume_token_.view(), req->secret))
     return refuse("session gone");
   if (!cur->replay_.covers(req->last_seq, cur->seq_)) return refuse("frames after last_seq no longer held");
-  if (!cur->joining_.empty()) return refuse("a join is under way");
+  if (cur->joining()) return refuse("a join is under way");
   std::shared_ptr<ResumedSession> p;
   if (auto it = resumed_[home].find(req->session); it != resumed_[home].end()) {
     p = it->second;
@@ -598,8 +604,10 @@ void Hub::move_session(Session& from, Session& to) {
   to.resume_token_ = from.resume_token_;
   to.log_ = from.log_;
   from.log_ = nullptr;
-  to.bad_requests_ = from.bad_requests_;
-  to.bad_window_start_ = from.bad_window_start_;
+  if (from.rare_ && from.rare_->bad_requests > 0) {
+    to.rare().bad_requests = from.rare_->bad_requests;
+    to.rare().bad_window_start = from.rare_->bad_window_start;
+  }
   routing::ShardTable& table = bus_.table(from.shard());
   table.add_peer(&to);  // replaces `from`
   for (const RoomId& room : from.rooms_) {
@@ -716,7 +724,8 @@ void Hub::release(uint32_t home, const PeerId& peer, const SessionId& session, s
     finish_release(home, *cur);
     return done();
   }
-  cur->release_done_ = std::move(done);  // finished at its disconnect (transport_closed for a resumed one)
+  cur->rare().release_done =
+      std::move(done);  // finished at its disconnect (transport_closed for a resumed one)
   cur->close(proto::close_code::resumed_elsewhere, "resumed elsewhere");
 }
 
@@ -730,8 +739,8 @@ void Hub::finish_release(uint32_t home, Session& s) {
   s.log_ = nullptr;
   s.authenticated_ = false;  // its disconnect no longer concerns the session
   spdlog::info("session of peer={} handed over to another node", s.peer_.str());
-  auto done = std::move(s.release_done_);
-  s.release_done_ = nullptr;
+  std::function<void()> done;
+  if (s.rare_) std::swap(done, s.rare_->release_done);
   const SessionId id = s.session_;
   if (auto it = resumed_[home].find(id); it != resumed_[home].end())
     resumed_[home].erase(it);  // may free `s`
@@ -813,7 +822,7 @@ void Hub::transport_closed(uint32_t home, const SessionId& session, uint64_t tic
   bus_.run_on(home, [this, home, session, ticket, resumable] {
     ResumedSession* p = resumed(home, session, ticket);
     if (!p) return;  // taken over by a newer connection, or already ended
-    if (p->release_done_) return finish_release(home, *p);  // its session goes on on another node
+    if (p->releasing()) return finish_release(home, *p);  // its session goes on on another node
     if (resumable) {
       p->park(routing::Clock::now());
       spdlog::info("parked peer={} session={}", p->peer_.str(), session.str());

@@ -94,7 +94,10 @@ class Session : public routing::Endpoint {
   const auth::Identity& identity() const { return identity_; }
   const SessionId& session_id() const { return session_; }
   const std::vector<RoomId>& rooms() const { return rooms_; }
-  const std::string& query_token() const { return query_token_; }
+  // `access_token` from the upgrade URL; empty when none was given or once hello is answered.
+  std::string_view query_token() const {
+    return rare_ ? std::string_view(rare_->query_token) : std::string_view();
+  }
   std::string_view remote() const { return remote_; }
   // The seq of the last frame stamped for this session (0: none yet).
   uint64_t last_seq() const { return seq_; }
@@ -110,8 +113,12 @@ class Session : public routing::Endpoint {
     return seq_;
   }
 
-  std::string query_token_;  // `access_token` from the upgrade URL
-  std::string remote_;       // remote address, for logs
+  // Kept out of line only when there is one (most clients send the token in hello).
+  void set_query_token(std::string token) {
+    if (!token.empty()) rare().query_token = std::move(token);
+  }
+
+  std::string remote_;  // remote address, for logs
 
  private:
   friend class Hub;
@@ -124,17 +131,37 @@ class Session : public routing::Endpoint {
   auth::Identity identity_;
   std::vector<RoomId> rooms_;
   std::vector<RoomId> viewer_in_;  // the broadcast rooms of rooms_ where this session is a viewer
-  RoomId joining_;                 // cluster mode: a join waiting for the cluster (input is paused)
-  // Bad-request budget: kBadRequestLimit within kBadRequestWindow closes with 4400.
-  unsigned bad_requests_ = 0;
-  std::chrono::steady_clock::time_point bad_window_start_{};
   // Session resume: the seq counter, the recent frames and the secret that
   // resumes them. Move to a ResumedSession when the connection goes.
   uint64_t seq_ = 0;
   routing::ReplayBuffer replay_;
-  SmallString resume_token_;            // 22 characters: inline
-  routing::ReplayLog* log_ = nullptr;   // cluster mode: every stamped frame is also stored there
-  std::function<void()> release_done_;  // cluster mode: handed over to another node at disconnect
+  SmallString resume_token_;           // 22 characters: inline
+  routing::ReplayLog* log_ = nullptr;  // cluster mode: every stamped frame is also stored there
+
+  // What few sessions need, out of line and allocated on first use, so that an
+  // idle connection does not carry ~100 bytes of it.
+  struct Rare {
+    std::string query_token;             // see query_token()
+    RoomId joining;                      // cluster mode: a join waiting for the cluster (input is paused)
+    std::function<void()> release_done;  // cluster mode: handed over to another node at disconnect
+    // Bad-request budget: bad_request_limit within bad_request_window_s closes with 4400.
+    unsigned bad_requests = 0;
+    std::chrono::steady_clock::time_point bad_window_start{};
+    bool unused() const {
+      return query_token.empty() && joining.empty() && !release_done && bad_requests == 0;
+    }
+  };
+  Rare& rare() {
+    if (!rare_) rare_ = std::make_unique<Rare>();
+    return *rare_;
+  }
+  // Frees the rare state once nothing in it is in use (after hello, after a cluster join). O(1).
+  void trim_rare() {
+    if (rare_ && rare_->unused()) rare_.reset();
+  }
+  const RoomId* joining() const { return rare_ && !rare_->joining.empty() ? &rare_->joining : nullptr; }
+  bool releasing() const { return rare_ && rare_->release_done; }
+  std::unique_ptr<Rare> rare_;
 };
 
 }  // namespace sb::service

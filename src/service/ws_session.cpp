@@ -85,7 +85,7 @@ WsSessionT<H>::WsSessionT(Shard& shard, H&& stream, std::string remote, std::str
       msg_rate_(shard.cfg->max_msgs_per_s, shard.cfg->msg_burst),
       byte_rate_(shard.cfg->max_bytes_per_s, shard.cfg->bytes_burst) {
   remote_ = std::move(remote);
-  query_token_ = std::move(query_token);
+  set_query_token(std::move(query_token));
 }
 
 template <class H>

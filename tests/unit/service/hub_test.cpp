@@ -21,7 +21,7 @@ namespace json = boost::json;
 class FakeSession final : public Session {
  public:
   explicit FakeSession(uint32_t shard, std::string query_token = {}) : Session(shard) {
-    query_token_ = std::move(query_token);
+    set_query_token(std::move(query_token));
   }
   void deliver(const routing::Body& body) override {
     std::string s = *body;
@@ -199,10 +199,13 @@ TEST_F(HubTest, HelloWelcomesWithIdentity) {
 }
 
 TEST_F(HubTest, QueryTokenIsUsedWhenHelloHasNone) {
-  FakeSession s(0, token("bob"));
+  const std::string t = token("bob");
+  FakeSession s(0, t);
+  EXPECT_EQ(s.query_token(), t);
   send(s, R"({"type":"hello"})");
   EXPECT_EQ(s.last().at("type"), "welcome");
   EXPECT_EQ(s.last().at("user"), "bob");
+  EXPECT_TRUE(s.query_token().empty()) << "the token from the URL is kept no longer than hello";
 }
 
 TEST_F(HubTest, BadTokenIsUnauthorizedAndCloses4401) {
