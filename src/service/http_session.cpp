@@ -31,7 +31,7 @@ std::string access_token(std::string_view target) {
 }  // namespace
 
 namespace {
-std::string describe(const boost::asio::ip::tcp::socket& s) {
+std::string describe(const Socket& s) {
   beast::error_code ec;
   auto ep = s.remote_endpoint(ec);
   return ec ? std::string("?") : ep.address().to_string() + ":" + std::to_string(ep.port());
@@ -39,13 +39,13 @@ std::string describe(const boost::asio::ip::tcp::socket& s) {
 }  // namespace
 
 template <class Stream>
-HttpSessionT<Stream>::HttpSessionT(Shard& shard, boost::asio::ip::tcp::socket&& socket) requires(!kTls)
+HttpSessionT<Stream>::HttpSessionT(Shard& shard, Socket&& socket) requires(!kTls)
     : shard_(shard), stream_(std::move(socket)) {
   remote_ = describe(beast::get_lowest_layer(stream_).socket());
 }
 
 template <class Stream>
-HttpSessionT<Stream>::HttpSessionT(Shard& shard, boost::asio::ip::tcp::socket&& socket,
+HttpSessionT<Stream>::HttpSessionT(Shard& shard, Socket&& socket,
                                    std::shared_ptr<boost::asio::ssl::context> ctx) requires(kTls)
     : shard_(shard), tls_ctx_(std::move(ctx)), stream_(std::move(socket), *tls_ctx_) {
   remote_ = describe(beast::get_lowest_layer(stream_).socket());

@@ -26,9 +26,9 @@ class HttpSessionT : public std::enable_shared_from_this<HttpSessionT<Stream>> {
   static constexpr bool kTls = !std::is_same_v<Stream, TcpStream>;
 
   // Plain TCP.
-  HttpSessionT(Shard& shard, boost::asio::ip::tcp::socket&& socket) requires(!kTls);
+  HttpSessionT(Shard& shard, Socket&& socket) requires(!kTls);
   // TLS with `ctx` (kept alive by this session, so a reload never affects it).
-  HttpSessionT(Shard& shard, boost::asio::ip::tcp::socket&& socket,
+  HttpSessionT(Shard& shard, Socket&& socket,
                std::shared_ptr<boost::asio::ssl::context> ctx) requires(kTls);
 
   void run();

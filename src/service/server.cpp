@@ -464,7 +464,7 @@ void Server::Impl::reload_tls() {
 void Server::Impl::accept() {
   Shard& target = *shards[next_shard];
   next_shard = (next_shard + 1) % shards.size();
-  acceptor->async_accept(target.ioc, [this, &target](boost::system::error_code ec, tcp::socket socket) {
+  acceptor->async_accept(target.ioc, [this, &target](boost::system::error_code ec, Socket socket) {
     if (ec) {
       if (ec == asio::error::operation_aborted || !acceptor->is_open()) return;
       spdlog::warn("accept: {}", ec.message());

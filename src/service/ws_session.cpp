@@ -95,7 +95,7 @@ WsSessionT<H>::~WsSessionT() {
 }
 
 template <class H>
-tcp::socket& WsSessionT<H>::socket() {
+Socket& WsSessionT<H>::socket() {
   if constexpr (kTls)
     return beast::get_lowest_layer(stream_).socket();
   else

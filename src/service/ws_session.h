@@ -77,7 +77,7 @@ template <class HttpStream>
 class WsSessionT final : public WsSession {
   static constexpr bool kTls = !std::is_same_v<HttpStream, TcpStream>;
   // A plain connection drops Beast's tcp_stream (its timer and rate policy): the sweep keeps time.
-  using Stream = std::conditional_t<kTls, HttpStream, boost::asio::ip::tcp::socket>;
+  using Stream = std::conditional_t<kTls, HttpStream, Socket>;
 
  public:
   // `client_ip` was admitted by shard.admission; the session releases it when destroyed.
@@ -115,7 +115,7 @@ class WsSessionT final : public WsSession {
 
  private:
   std::shared_ptr<WsSessionT> self() { return std::static_pointer_cast<WsSessionT>(shared_from_this()); }
-  boost::asio::ip::tcp::socket& socket();
+  Socket& socket();
 
   // One queued frame: header, then a shared body (may be empty), then up to 32 bytes of tail
   // (the seq, or a small control payload).
