@@ -17,13 +17,13 @@ bool valid_room_kind(std::string_view kind) {
 }
 
 size_t Room::position(const PeerId& peer) const {
-  if (index.empty()) {
+  if (!index) {
     for (size_t i = 0; i < members.size(); ++i)
       if (members[i].peer == peer) return i;
     return members.size();
   }
-  auto it = index.find(peer);
-  return it == index.end() ? members.size() : it->second;
+  auto it = index->find(peer);
+  return it == index->end() ? members.size() : it->second;
 }
 
 const Member* Room::find(const PeerId& peer) const {
@@ -66,13 +66,14 @@ JoinStatus RoomDirectory::join(const RoomId& room, Member m, int64_t now, const 
     if (r.members.empty() && !r.persistent) rooms_.erase(it);  // only when max_peers is 0
     return JoinStatus::room_full;
   }
-  if (m.publisher) r.publishers.push_back(m.peer);
+  if (m.publisher && r.broadcast()) r.publishers.push_back(m.peer);
   r.members.push_back(std::move(m));
-  if (!r.index.empty()) {
-    r.index.emplace(r.members.back().peer, r.members.size() - 1);
+  if (r.index) {
+    r.index->emplace(r.members.back().peer, r.members.size() - 1);
   } else if (r.members.size() > Room::kLinearFind) {  // large enough for a hash index
-    r.index.reserve(r.members.size());
-    for (size_t i = 0; i < r.members.size(); ++i) r.index.emplace(r.members[i].peer, i);
+    r.index = std::make_unique<std::unordered_map<PeerId, size_t>>();
+    r.index->reserve(r.members.size());
+    for (size_t i = 0; i < r.members.size(); ++i) r.index->emplace(r.members[i].peer, i);
   }
   ++peers_;
   return JoinStatus::ok;
@@ -84,13 +85,13 @@ bool RoomDirectory::leave(const RoomId& room, const PeerId& peer) {
   Room& r = it->second;
   const size_t i = r.position(peer);
   if (i == r.members.size()) return false;
-  if (r.members[i].publisher) std::erase(r.publishers, peer);
+  if (r.members[i].publisher && r.broadcast()) std::erase(r.publishers, peer);
   r.members.erase(r.members.begin() + static_cast<std::ptrdiff_t>(i));
   if (r.members.size() <= Room::kLinearFind) {
-    r.index = {};  // small again: searched in order (assigning an empty map frees the buckets)
-  } else if (!r.index.empty()) {
-    r.index.erase(peer);
-    for (size_t j = i; j < r.members.size(); ++j) r.index[r.members[j].peer] = j;
+    r.index.reset();  // small again: searched in order
+  } else if (r.index) {
+    r.index->erase(peer);
+    for (size_t j = i; j < r.members.size(); ++j) (*r.index)[r.members[j].peer] = j;
   }
   --peers_;
   if (r.members.empty() && !r.persistent) rooms_.erase(it);

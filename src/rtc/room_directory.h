@@ -17,6 +17,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -69,14 +70,18 @@ struct Room {
   size_t max_peers = 0;
   std::string kind = "meeting";
   std::string metadata = "{}";
-  int64_t created_at = 0;          // Unix seconds
-  bool persistent = false;         // pre-created: stays when empty, until close()
-  std::vector<PeerId> publishers;  // members with `publisher`, in join order
+  int64_t created_at = 0;   // Unix seconds
+  bool persistent = false;  // pre-created: stays when empty, until close()
+  // Broadcast rooms only: the members with `publisher`, in join order (what a
+  // viewer is in contact with). A meeting room keeps no list: every member is
+  // in contact with every other.
+  std::vector<PeerId> publishers;
   // peer -> position in `members`, kept only while the room has more than
   // kLinearFind members: a small room is searched in order instead, which is
   // as fast and saves a hash table (buckets and a node per member) in every
-  // room of two.
-  std::unordered_map<PeerId, size_t> index;
+  // room of two. Out of line, so that a small room does not carry the empty
+  // table's 56 bytes either.
+  std::unique_ptr<std::unordered_map<PeerId, size_t>> index;
   static constexpr size_t kLinearFind = 16;
 
   bool broadcast() const { return kind == kBroadcast; }

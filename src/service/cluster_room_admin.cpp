@@ -62,7 +62,7 @@ AdminStatus ClusterRoomAdmin::create_room(const RoomId& room, rtc::RoomConfig cf
   Reply r = call([&](auto done) { cluster_.admin_create(room, cfg, now, std::move(done)); });
   if (r.status == Reply::exists || r.rooms.empty()) return AdminStatus::exists;
   out = info(r.rooms.front());
-  rtc::Room header = r.rooms.front().room;
+  const rtc::Room& header = r.rooms.front().room;
   publish_room_event(events_, RoomEventType::room_started, header, nullptr, {});
   return AdminStatus::ok;
 }

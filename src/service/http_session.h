@@ -28,8 +28,7 @@ class HttpSessionT : public std::enable_shared_from_this<HttpSessionT<Stream>> {
   // Plain TCP.
   HttpSessionT(Shard& shard, Socket&& socket) requires(!kTls);
   // TLS with `ctx` (kept alive by this session, so a reload never affects it).
-  HttpSessionT(Shard& shard, Socket&& socket,
-               std::shared_ptr<boost::asio::ssl::context> ctx) requires(kTls);
+  HttpSessionT(Shard& shard, Socket&& socket, std::shared_ptr<boost::asio::ssl::context> ctx) requires(kTls);
 
   void run();
 

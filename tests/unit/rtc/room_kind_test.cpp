@@ -95,6 +95,26 @@ TEST(RoomKind, InAMeetingEveryoneIsInContactWhateverThePublisherFlag) {
   EXPECT_EQ(ids(room.contacts(*room.find(PeerId("a")))), (std::vector<std::string>{"b", "c"}));
 }
 
+TEST(RoomKind, OnlyABroadcastRoomListsItsPublishers) {
+  RoomDirectory d;
+  const RoomId meet("meet"), live("live");
+  for (const char* p : {"a", "b", "c"}) {
+    ASSERT_EQ(d.join(meet, member(p, /*publisher=*/true), 0), JoinStatus::ok);
+    ASSERT_EQ(d.join(live, member(p, /*publisher=*/p[0] != 'b'), 0, broadcast()), JoinStatus::ok);
+  }
+  // A meeting room needs no list (everyone is in contact) and keeps none...
+  EXPECT_TRUE(d.find(meet)->publishers.empty());
+  EXPECT_EQ(ids(d.find(meet)->contacts(*d.find(meet)->find(PeerId("b")))),
+            (std::vector<std::string>{"a", "c"}));
+  // ... and a leave from it has nothing to take out of one.
+  ASSERT_TRUE(d.leave(meet, PeerId("a")));
+  EXPECT_EQ(ids(d.find(meet)->contacts(*d.find(meet)->find(PeerId("b")))), (std::vector<std::string>{"c"}));
+  // A broadcast room lists its publishers: what its viewers are in contact with.
+  EXPECT_EQ(d.find(live)->publishers, (std::vector<PeerId>{PeerId("a"), PeerId("c")}));
+  EXPECT_EQ(ids(d.find(live)->contacts(*d.find(live)->find(PeerId("b")))),
+            (std::vector<std::string>{"a", "c"}));
+}
+
 TEST(RoomKind, LeavingKeepsTheIndexAndThePublisherListInStep) {
   RoomDirectory d;
   const RoomId r("live");
