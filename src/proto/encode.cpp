@@ -9,11 +9,20 @@ namespace sb::proto {
 
 namespace {
 
-std::string open(std::string_view type, std::string_view id) {
+// `{"type":"<type>"` and the request's id, with room for `more` bytes after them.
+std::string open(std::string_view type, std::string_view id, size_t more = 96) {
   std::string s;
-  s.reserve(96);
+  s.reserve(10 + type.size() + (id.empty() ? 0 : 6 + id.size()) + more);
   s.append("{\"type\":\"").append(type).append("\"");
   if (!id.empty()) s.append(",\"id\":").append(id);  // id is raw, validated JSON
+  return s;
+}
+
+// A frame may stay in the session's replay buffer for as long as the session
+// lives (an idle member keeps its `joined`), so it does not keep the slack of
+// its string's growth: one reallocation when more than 16 bytes are spare.
+std::string fit(std::string s) {
+  if (s.capacity() - s.size() > 16) s.shrink_to_fit();
   return s;
 }
 
@@ -80,7 +89,7 @@ std::string joined(std::string_view id, const RoomId& room, const std::vector<co
     s.append("}");
   }
   s.append("]");
-  return s;
+  return fit(std::move(s));
 }
 
 std::string peer_joined(const RoomId& room, const rtc::Member& m, bool broadcast) {
@@ -88,7 +97,7 @@ std::string peer_joined(const RoomId& room, const rtc::Member& m, bool broadcast
   field(s, "room", room.str());
   s.push_back(',');
   member_fields(s, m, broadcast);
-  return s;
+  return fit(std::move(s));
 }
 
 std::string peer_updated(const RoomId& room, const rtc::Member& m, bool broadcast) {
@@ -96,7 +105,7 @@ std::string peer_updated(const RoomId& room, const rtc::Member& m, bool broadcas
   field(s, "room", room.str());
   s.push_back(',');
   member_fields(s, m, broadcast);
-  return s;
+  return fit(std::move(s));
 }
 
 std::string peer_left(const RoomId& room, const PeerId& peer, std::string_view reason) {
@@ -104,41 +113,42 @@ std::string peer_left(const RoomId& room, const PeerId& peer, std::string_view r
   field(s, "room", room.str());
   field(s, "peer", peer.str());
   field(s, "reason", reason);
-  return s;
+  return fit(std::move(s));
 }
 
+// An ack per relayed message: sized exactly, no reallocation.
 std::string ack(std::string_view id) {
-  return open("ack", id);
+  return open("ack", id, 0);
 }
 std::string pong(std::string_view id) {
-  return open("pong", id);
+  return open("pong", id, 0);
 }
 
 std::string error(std::string_view id, ErrorCode code, std::string_view message) {
   std::string s = open("error", id);
   field(s, "code", to_string(code));
   field(s, "message", message);
-  return s;
+  return fit(std::move(s));
 }
 
 std::string going_away(std::string_view reason, bool reconnect) {
   std::string s = open("going-away", {});
   field(s, "reason", reason);
   if (reconnect) s.append(",\"reconnect\":true");
-  return s;
+  return fit(std::move(s));
 }
 
 std::string room_closed(const RoomId& room) {
   std::string s = open("room-closed", {});
   field(s, "room", room.str());
-  return s;
+  return fit(std::move(s));
 }
 
 std::string kicked(const RoomId& room, std::string_view reason) {
   std::string s = open("kicked", {});
   field(s, "room", room.str());
   field(s, "reason", reason);
-  return s;
+  return fit(std::move(s));
 }
 
 std::string relay(MsgType type, const RoomId& room, const PeerId& from, std::string_view data) {

@@ -102,5 +102,36 @@ TEST(Encode, ErrorCodeNamesAreTheDocumentedOnes) {
   EXPECT_EQ(to_string(ErrorCode::token_expired), "token-expired");
 }
 
+// Frames a session keeps for replay (an idle member keeps its `joined` for its
+// whole life) carry no more than 16 spare bytes of string capacity. Built from the longest to the shortest so
+// that no growth pattern happens to land on the exact size.
+TEST(Encode, KeptFramesCarryNoSlack) {
+  const rtc::Member a{PeerId("ca695d0a51199ed700"), UserId("user-with-a-long-name-4711"), "Alice Example",
+                      R"({"mic":true,"cam":false,"hand":false})", 0};
+  const rtc::Member b{PeerId("3087ccc35a4152ce00"), UserId("bob"), "Bob", "{}", 1};
+  const RoomId room("a-meeting-room-with-a-longer-name");
+  const auto spare = [](const std::string& s) { return s.capacity() - s.size(); };
+  const std::vector<std::string> frames = {
+      joined(R"("join-1")", room, {&a, &b}, "meeting", true),
+      joined({}, room, {}, "meeting", true),
+      peer_joined(room, a, false),
+      peer_updated(room, b, true),
+      peer_left(room, a.peer, "disconnected"),
+      error(R"("x")", ErrorCode::bad_request,
+            "a message long enough to make the frame grow past its first guess"),
+      going_away("draining", true),
+      room_closed(room),
+      kicked(room, "by an operator"),
+  };
+  for (const std::string& f : frames) {
+    EXPECT_GT(f.size(), 15u) << f;  // on the heap, where slack costs
+    EXPECT_LE(spare(f), 16u) << f;
+  }
+  // An ack is reserved at its size (libstdc++ grows a string to at least twice the 15
+  // inline bytes, so a short one may still have a few spare).
+  for (const std::string& f : {ack(R"("m123456")"), ack("1234567890123"), pong("9")})
+    EXPECT_LE(spare(f), 16u) << f;
+}
+
 }  // namespace
 }  // namespace sb::proto
