@@ -21,7 +21,6 @@ class Id {
  public:
   Id() = default;
   explicit Id(std::string_view v) : value_(v) {}
-  explicit Id(const std::string& v) : value_(std::string_view(v)) {}
   explicit Id(const char* v) : value_(std::string_view(v)) {}
 
   // The id's bytes; valid while this id lives unmoved (short ids are stored inline). O(1).

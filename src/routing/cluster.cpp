@@ -138,7 +138,7 @@ void Cluster::stop() {
       // node; what is not resumed there is reaped as node-lost.
       for (const auto& [room, members] : own_)
         for (const auto& [peer, m] : members)
-          if (!own_sessions_.count(peer)) leave_script(room, peer.string(), "disconnected", options_.node_id);
+          if (!own_sessions_.count(peer)) leave_script(room, peer.str(), "disconnected", options_.node_id);
       own_.clear();
       quiesce(finish);
     });
@@ -266,8 +266,8 @@ void Cluster::do_join(JoinRequest req, JoinDone done, std::function<void()> next
     commands_.fetch_add(1, std::memory_order_relaxed);
     const bool sent = cmd_->command(
         {"EVAL", scripts::kJoin, "6", k.meta, k.members, k.vers, kRooms, node_members(options_.node_id),
-         peer_rooms(req.member.peer.string()), req.room.string(), req.member.peer.string(), mj,
-         req.created.kind, max_peers, req.created.metadata, now, k.channel, inbox_limit()},
+         peer_rooms(req.member.peer.str()), req.room.str(), req.member.peer.str(), mj, req.created.kind,
+         max_peers, req.created.metadata, now, k.channel, inbox_limit()},
         [this, req, done, next, fail](const RedisReply* r) mutable {
           if (!is_ok(r) || r->type != RedisReply::Type::array || r->elements.empty()) {
             if (r) spdlog::warn("cluster: join script failed: {}", r->str);
@@ -453,7 +453,7 @@ void Cluster::do_leave(const RoomId& room, const PeerId& peer, const std::string
                        std::function<void()> next) {
   forget_own(room, peer);  // again: a join of this peer under way when leave() was asked has landed since
   // Unreachable Redis: restore() removes it when Redis is back (it is no longer in own_).
-  const bool sent = leave_script(room, peer.string(), reason, options_.node_id,
+  const bool sent = leave_script(room, peer.str(), reason, options_.node_id,
                                  [this, room, reason, next](const RedisReply* r) {
                                    report_left(room, r, reason);
                                    forget_if_unused(room);
@@ -472,7 +472,7 @@ void Cluster::forget_own(const RoomId& room, const PeerId& peer) {
   }
 }
 
-bool Cluster::leave_script(const RoomId& room, const std::string& peer, std::string_view reason,
+bool Cluster::leave_script(const RoomId& room, std::string_view peer, std::string_view reason,
                            const std::string& node, RedisConnection::Callback cb, std::string_view why) {
   const RoomKeys k(room);
   std::string extra;
@@ -791,9 +791,9 @@ void Cluster::restore() {
         const std::string max_peers = std::to_string(r && r->max_peers != SIZE_MAX ? r->max_peers : 1000000);
         commands_.fetch_add(1, std::memory_order_relaxed);
         cmd_->command({"EVAL", scripts::kRestore, "6", k.meta, k.members, k.vers, kRooms,
-                       node_members(options_.node_id), peer_rooms(peer.string()), room.string(),
-                       peer.string(), wire::member_json(m), kind, max_peers, metadata, created_at, persistent,
-                       min_ver, k.channel});
+                       node_members(options_.node_id), peer_rooms(peer.str()), room.str(), peer.str(),
+                       wire::member_json(m), kind, max_peers, metadata, created_at, persistent, min_ver,
+                       k.channel});
         ++restored;
       }
     }
@@ -808,7 +808,7 @@ void Cluster::restore() {
           const RoomId room(e.str.substr(0, space));
           const PeerId peer(e.str.substr(space + 1));
           if (auto it = own_.find(room); it != own_.end() && it->second.count(peer)) continue;
-          leave_script(room, peer.string(), "disconnected", options_.node_id);
+          leave_script(room, peer.str(), "disconnected", options_.node_id);
           ++removed;
         }
       spdlog::info("cluster: Redis is back; {} members put back, {} removed", restored, removed);

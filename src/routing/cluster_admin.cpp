@@ -135,7 +135,7 @@ void Cluster::admin_kick(RoomId room, PeerId peer, std::string reason, AdminDone
                           if (mj->type != RedisReply::Type::string || !wire::parse_member(mj->str, m))
                             return done(status(Reply::no_peer));
                           const bool left = leave_script(
-                              room, peer.string(), "kicked", m.node,
+                              room, peer.str(), "kicked", m.node,
                               [room, done](const RedisReply* r) {
                                 if (!is_array(r)) return done(status(Reply::unavailable));
                                 if (r->elements.size() != 5 || r->elements[0].integer != 1)

@@ -18,13 +18,21 @@
 
 namespace sb::routing::keys {
 
+// `prefix` + `id` + `suffix`, built in one allocation.
+inline std::string key(std::string_view prefix, std::string_view id, std::string_view suffix = {}) {
+  std::string k;
+  k.reserve(prefix.size() + id.size() + suffix.size());
+  k.append(prefix).append(id).append(suffix);
+  return k;
+}
+
 struct RoomKeys {
   std::string meta, members, vers, channel;
   explicit RoomKeys(const RoomId& r)
-      : meta("sb:room:{" + r.string() + "}"),
+      : meta(key("sb:room:{", r.str(), "}")),
         members(meta + ":members"),
         vers(meta + ":vers"),
-        channel("sb:r:" + r.string()) {}
+        channel(key("sb:r:", r.str())) {}
 };
 inline const std::string kRooms = "sb:rooms";
 inline const std::string kPeerCount = "sb:peers";  // room memberships in the whole cluster
@@ -36,23 +44,23 @@ inline std::string node_members(const std::string& node) {
 inline std::string node_channel(const std::string& node) {
   return "sb:n:" + node;
 }
-inline std::string peer_rooms(const std::string& peer) {
-  return "sb:pr:" + peer;
+inline std::string peer_rooms(std::string_view peer) {
+  return key("sb:pr:", peer);
 }
 inline std::string session_key(const SessionId& s) {
-  return "sb:s:" + s.string();
+  return key("sb:s:", s.str());
 }
 inline std::string peer_node_key(const PeerId& p) {
-  return "sb:pn:" + p.string();
+  return key("sb:pn:", p.str());
 }
 inline std::string log_key(const PeerId& p) {
-  return "sb:log:" + p.string();
+  return key("sb:log:", p.str());
 }
 inline std::string inbox_key(const PeerId& p) {
-  return "sb:in:" + p.string();
+  return key("sb:in:", p.str());
 }
 inline std::string inbox_size_key(const PeerId& p) {
-  return "sb:inb:" + p.string();
+  return key("sb:inb:", p.str());
 }
 inline std::string node_sessions(const std::string& node) {
   return "sb:nodesessions:" + node;

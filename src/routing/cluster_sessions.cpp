@@ -215,7 +215,7 @@ void Cluster::take_session(SessionId session, UserId user, std::string secret, T
       t.done = std::move(done);
       commands_.fetch_add(1, std::memory_order_relaxed);
       const bool asked =
-          cmd_->command({"SMEMBERS", peer_rooms(peer.string())}, [this, peer](const RedisReply* rooms) {
+          cmd_->command({"SMEMBERS", peer_rooms(peer.str())}, [this, peer](const RedisReply* rooms) {
             auto it = takes_.find(peer);
             if (it == takes_.end()) return;
             if (!is_ok(rooms) || rooms->type != RedisReply::Type::array)
@@ -292,12 +292,12 @@ void Cluster::run_take(const PeerId& peer) {
   Take& t = it->second;
   t.taking = true;
   if (t.timer) t.timer->cancel();
-  const std::string& s = t.record.session.string();
+  const std::string_view s = t.record.session.str();
   commands_.fetch_add(1, std::memory_order_relaxed);
   const bool sent = cmd_->command(
       {"EVAL", scripts::kTake, "6", session_key(t.record.session), log_key(peer), inbox_key(peer),
-       peer_rooms(peer.string()), node_sessions(t.from), node_sessions(options_.node_id), s, peer.string(),
-       t.from, options_.node_id, std::to_string(t.home)},
+       peer_rooms(peer.str()), node_sessions(t.from), node_sessions(options_.node_id), s, peer.str(), t.from,
+       options_.node_id, std::to_string(t.home)},
       [this, peer](const RedisReply* r) {
         auto pending = takes_.find(peer);
         if (pending == takes_.end()) return;
