@@ -4,6 +4,7 @@
 
 #include <ctime>
 
+#include "auth/base64url.h"
 #include "core/random.h"
 #include "proto/encode.h"
 #include "service/audit_log.h"
@@ -19,6 +20,10 @@ routing::Body body(std::string s) {
 }
 int64_t unix_now() {
   return static_cast<int64_t>(std::time(nullptr));
+}
+// A session id or resume token: 128 random bits in 22 base64url characters.
+std::string new_secret() {
+  return auth::b64url_encode(random_bytes(16));
 }
 // Where the members `m` is in contact with live, by value, so that they can
 // be told after the directory has changed. O(contacts): O(publishers) for a
@@ -185,13 +190,13 @@ void Hub::finish_hello(Session& s, const proto::ClientMessage& m, auth::VerifyRe
     s.trim_rare();
   }
   s.peer_ = routing::make_peer_id(s.shard());
-  s.session_ = SessionId(random_b64url(16));
+  s.session_ = SessionId(new_secret());
   bus_.table(s.shard()).add_peer(&s);
   metrics_.shard(s.shard()).sessions_started.inc();
   const auth::IceServers ice = auth::ice_servers_for(cfg_.ice, s.identity_.user, unix_now());
   proto::Welcome w{id, s.session_, s.peer_, s.identity_.user, s.identity_.name, cfg_.heartbeat_s, ice.json};
   if (resume_on()) {
-    s.resume_token_ = SmallString(random_b64url(16));
+    s.resume_token_ = SmallString(new_secret());
     s.replay_.set_limits(cfg_.resume_buffer_messages, cfg_.resume_buffer_bytes);
     store_.put(s.session_, {s.peer_, s.identity_.user, s.resume_token_});
     if (cluster_) {

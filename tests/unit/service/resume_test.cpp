@@ -195,6 +195,28 @@ class ResumeTest : public ::testing::Test {
   std::shared_ptr<FakeConn> a, b;
 };
 
+// Session ids and resume tokens are 128 random bits in 22 base64url characters
+// (docs/protocol.md): short enough to be stored inline (core/small_string.h).
+TEST_F(ResumeTest, SessionIdAndResumeTokenAre22Base64urlCharacters) {
+  const auto b64url22 = [](const json::value& v) {
+    const std::string_view s = v.as_string();
+    return s.size() == 22 && std::all_of(s.begin(), s.end(), [](char c) {
+             return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+                    c == '_';
+           });
+  };
+  connect("alice", 0);
+  const json::object first = welcome;
+  connect("alice", 1);
+  for (const json::object* w : {&first, static_cast<const json::object*>(&welcome)}) {
+    EXPECT_TRUE(b64url22(w->at("session"))) << json::serialize(*w);
+    EXPECT_TRUE(b64url22(w->at("resume_token"))) << json::serialize(*w);
+  }
+  EXPECT_NE(first.at("session"), welcome.at("session"));
+  EXPECT_NE(first.at("resume_token"), welcome.at("resume_token"));
+  EXPECT_NE(first.at("session"), first.at("resume_token"));
+}
+
 TEST_F(ResumeTest, ParkedSessionResumesOnAnotherLoopWithTheMissedFramesInOrder) {
   pair();
   b_to_a(1);
