@@ -81,9 +81,7 @@ WsSessionT<H>::WsSessionT(Shard& shard, H&& stream, std::string remote, std::str
       shard_(shard),
       stream_(take_stream(std::move(stream))),
       reader_(shard.cfg->max_frame_bytes),
-      client_ip_(std::move(client_ip)),
-      msg_rate_(shard.cfg->max_msgs_per_s, shard.cfg->msg_burst),
-      byte_rate_(shard.cfg->max_bytes_per_s, shard.cfg->bytes_burst) {
+      client_ip_(std::move(client_ip)) {
   remote_ = std::move(remote);
   set_query_token(std::move(query_token));
 }
@@ -290,8 +288,8 @@ void WsSessionT<H>::on_message(const ws::Event& ev, Clock::time_point now) {
   if (closing_ && !resumable_close_ && close_code_ != proto::close_code::resumed_elsewhere) return;
   if (!ev.text) return close(proto::close_code::bad_request, "binary frames are not accepted");
   if (!rate_ok(now, ev.len)) return;
-  if (fwd_) {  // a resumed session: its protocol state is on its home loop
-    shard_.hub->forward_input(fwd_->home, fwd_->session, fwd_->ticket, std::string(ev.data, ev.len), now);
+  if (const Forward* f = fwd()) {  // a resumed session: its protocol state is on its home loop
+    shard_.hub->forward_input(f->home, f->session, f->ticket, std::string(ev.data, ev.len), now);
     return;
   }
   proto::ClientMessage msg;
@@ -307,14 +305,18 @@ void WsSessionT<H>::on_message(const ws::Event& ev, Clock::time_point now) {
 // frames within 10 s) is disconnected with 4429.
 template <class H>
 bool WsSessionT<H>::rate_ok(Clock::time_point now, size_t bytes) {
-  if (msg_rate_.take(now) && byte_rate_.take(now, static_cast<double>(bytes))) return true;
-  if (now - rate_window_start_ > std::chrono::seconds(10)) {
-    rate_window_start_ = now;
-    rate_limited_ = 0;
+  const Config& cfg = *shard_.cfg;
+  if (msg_rate_.take({cfg.max_msgs_per_s, cfg.msg_burst}, now) &&
+      byte_rate_.take({cfg.max_bytes_per_s, cfg.bytes_burst}, now, static_cast<double>(bytes)))
+    return true;
+  Extra& x = extra();
+  if (now - x.rate_window_start > kRateWindow) {
+    x.rate_window_start = now;
+    x.rate_limited = 0;
   }
   shard_.metrics->errors[static_cast<size_t>(proto::ErrorCode::rate_limited)].inc();
   send(proto::error({}, proto::ErrorCode::rate_limited, "too many messages; slow down"));
-  if (shard_.cfg->rate_limit_close_after > 0 && ++rate_limited_ >= shard_.cfg->rate_limit_close_after)
+  if (cfg.rate_limit_close_after > 0 && ++x.rate_limited >= cfg.rate_limit_close_after)
     close(proto::close_code::rate_limited, "rate limit exceeded");
   return false;
 }
@@ -332,11 +334,11 @@ template <class H>
 void WsSessionT<H>::close_at_once(uint16_t code, Clock::time_point now) {
   if (!closing_) {
     closing_ = true;
-    closing_since_ = now;
+    extra().closing_since = now;
   }
   if (lingering_) {  // e.g. the client answered going-away with its close: no need to wait on
     lingering_ = false;
-    if (linger_) linger_->cancel();
+    if (extra_->linger) extra_->linger->cancel();
   }
   if (!close_queued_) {  // what was still queued is not read any more
     drop_unsent();
@@ -349,22 +351,23 @@ void WsSessionT<H>::close_at_once(uint16_t code, Clock::time_point now) {
 template <class H>
 void WsSessionT<H>::resume_reading() {
   read_paused_ = false;
-  paused_self_.reset();
+  if (extra_) extra_->paused_self.reset();
   // Posted, never inline: the caller may be inside on_message, mid-buffer.
   asio::post(shard_.ioc, [self = self()] { self->read_on(); });
 }
 
 template <class H>
 void WsSessionT<H>::forward_to(uint32_t home, const SessionId& session, uint64_t ticket) {
-  fwd_ = std::make_unique<Forward>(Forward{home, session, ticket});
+  Extra& x = extra();
+  x.fwd = Forward{home, session, ticket};
   read_paused_ = true;
-  paused_self_ = self();  // no read is pending to keep this session alive meanwhile
+  x.paused_self = self();  // no read is pending to keep this session alive meanwhile
 }
 
 template <class H>
 void WsSessionT<H>::pause_input() {
   read_paused_ = true;
-  paused_self_ = self();
+  extra().paused_self = self();
 }
 
 template <class H>
@@ -379,7 +382,7 @@ void WsSessionT<H>::attached() {
 
 template <class H>
 void WsSessionT<H>::refused() {
-  fwd_.reset();
+  if (extra_) extra_->fwd.reset();
   resume_reading();
 }
 
@@ -388,8 +391,8 @@ void WsSessionT<H>::refused() {
 template <class H>
 void WsSessionT<H>::deliver(const routing::Body& body) {
   if (finished_) return;
-  if (fwd_) {  // the home loop stamps it
-    shard_.hub->forward_deliver(fwd_->home, fwd_->session, fwd_->ticket, body);
+  if (const Forward* f = fwd()) {  // the home loop stamps it
+    shard_.hub->forward_deliver(f->home, f->session, f->ticket, body);
     return;
   }
   // Stamped and kept for replay even while closing: a session that may be
@@ -589,7 +592,7 @@ void WsSessionT<H>::teardown() {
     if (ec) return finish();
     read_paused_ = false;
     input_held_ = false;
-    paused_self_.reset();
+    if (extra_) extra_->paused_self.reset();
     read_on();
   }
 }
@@ -598,19 +601,20 @@ template <class H>
 void WsSessionT<H>::close(uint16_t code, std::string_view reason) {
   if (closing_ || finished_) return;
   closing_ = true;
-  closing_since_ = Clock::now();
+  Extra& x = extra();
+  x.closing_since = Clock::now();
   close_code_ = code;
-  close_reason_ = std::string(utf8_prefix(reason, kClosePayloadMax - 2));
+  x.close_reason = std::string(utf8_prefix(reason, kClosePayloadMax - 2));
   resumable_close_ = code == proto::close_code::going_away || code == proto::close_code::heartbeat_timeout;
-  if (code == proto::close_code::going_away && shard_.draining && (authenticated() || fwd_)) {
+  if (code == proto::close_code::going_away && shard_.draining && (authenticated() || x.fwd)) {
     // A relay the client sends just before it sees going-away must be
     // answered, and a client that has our close frame may stop sending. So a
     // draining connection is read on for kDrainLinger first (frames handled,
     // answers kept for the resume); a client that closes at going-away, as
     // the SDK does, ends it sooner.
     lingering_ = true;
-    linger_ = std::make_unique<asio::steady_timer>(shard_.ioc, kDrainLinger);
-    linger_->async_wait([self = self()](beast::error_code ec) {
+    x.linger = std::make_unique<asio::steady_timer>(shard_.ioc, kDrainLinger);
+    x.linger->async_wait([self = self()](beast::error_code ec) {
       if (!ec) self->end_linger();
     });
     return;
@@ -623,7 +627,7 @@ template <class H>
 void WsSessionT<H>::end_linger() {
   if (!lingering_ || finished_) return;
   lingering_ = false;
-  closing_since_ = Clock::now();  // the close grace counts from our close frame
+  extra().closing_since = Clock::now();  // the close grace counts from our close frame
   if (read_paused_) resume_reading();
   send_close();
 }
@@ -631,7 +635,7 @@ void WsSessionT<H>::end_linger() {
 template <class H>
 void WsSessionT<H>::send_close() {
   if (close_queued_ || finished_ || lingering_) return;
-  queue_close(close_code_, close_reason_);
+  queue_close(close_code_, extra_ ? std::string_view(extra_->close_reason) : std::string_view());
 }
 
 template <class H>
@@ -663,7 +667,7 @@ template <class H>
 void WsSessionT<H>::finish() {
   if (finished_) return;
   finished_ = true;
-  if (linger_) linger_->cancel();
+  if (extra_ && extra_->linger) extra_->linger->cancel();
   // The close code: ours if we closed, else the client's close frame, else none (1006).
   uint16_t code = close_code_;
   if (!code) code = peer_close_code_;
@@ -674,8 +678,8 @@ void WsSessionT<H>::finish() {
   // without a status: what a browser's ws.close() sends) or we closed it for a
   // policy reason (bad requests, token, rate, slow reader).
   const bool resumable = close_code_ ? resumable_close_ : (code != 1000 && code != 1005);
-  if (fwd_)
-    shard_.hub->transport_closed(fwd_->home, fwd_->session, fwd_->ticket, resumable);
+  if (const Forward* f = fwd())
+    shard_.hub->transport_closed(f->home, f->session, f->ticket, resumable);
   else
     shard_.hub->disconnect(*this, resumable);
   shard_.sessions.erase(this);
@@ -683,7 +687,7 @@ void WsSessionT<H>::finish() {
   socket().close(ignored);  // pending waits complete with operation_aborted
   queue_.clear();
   rx_ = PaddedBuffer();
-  paused_self_.reset();  // callers hold their own reference
+  if (extra_) extra_->paused_self.reset();  // callers hold their own reference
   if (shard_.stopping && shard_.sessions.empty() && !shard_.emptied) {
     shard_.emptied = true;
     shard_.on_empty();
@@ -697,11 +701,14 @@ void WsSessionT<H>::tick(Clock::time_point now) {
   if (closing_) {
     // A peer that stopped reading blocks the last write, and with it the
     // close handshake, forever. Past the grace period the connection is cut.
-    if (!lingering_ && now - closing_since_ >= kCloseGrace) finish();
+    if (!lingering_ && now - extra_->closing_since >= kCloseGrace) finish();
     return;
   }
-  if (drain_at_ != Clock::time_point{} && now >= drain_at_) return shutdown("draining", true);
-  if (!fwd_) {  // a resumed session's token is checked on its home loop (Hub::sweep)
+  if (extra_) {
+    if (extra_->drain_at != Clock::time_point{} && now >= extra_->drain_at) return shutdown("draining", true);
+    if (extra_->unused(now)) extra_.reset();
+  }
+  if (!fwd()) {  // a resumed session's token is checked on its home loop (Hub::sweep)
     if (!authenticated()) {
       if (now >= hello_deadline_) close(proto::close_code::unauthorized, "no hello in time");
       return;
@@ -732,10 +739,10 @@ template <class H>
 void WsSessionT<H>::shutdown(std::string_view reason, bool reconnect) {
   if (closing_ || finished_) return;
   auto notice = std::make_shared<const std::string>(proto::going_away(reason, reconnect));
-  if (fwd_ && !read_paused_) {  // stamped on the home loop, which then closes us, in that order
-    drain_at_ = {};
-    shard_.hub->forward_end(fwd_->home, fwd_->session, fwd_->ticket, std::move(notice),
-                            proto::close_code::going_away, std::string(reason));
+  if (const Forward* f = fwd(); f && !read_paused_) {  // stamped on the home loop, which then closes us
+    extra_->drain_at = {};
+    shard_.hub->forward_end(f->home, f->session, f->ticket, std::move(notice), proto::close_code::going_away,
+                            std::string(reason));
     return;
   }
   deliver(notice);

@@ -37,6 +37,7 @@
 #include <boost/beast/ssl/ssl_stream.hpp>
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <type_traits>
 
 #include "core/fifo.h"
@@ -103,7 +104,7 @@ class WsSessionT final : public WsSession {
 
   void tick(Clock::time_point now) override;
   void shutdown(std::string_view reason, bool reconnect = false) override;
-  void drain(Clock::time_point at) override { drain_at_ = at; }
+  void drain(Clock::time_point at) override { extra().drain_at = at; }
   void flush() override;
 
   // Transport: carrying a resumed session homed on any loop.
@@ -180,32 +181,30 @@ class WsSessionT final : public WsSession {
   // requests' answers, cannot pile up). Released at half that.
   bool input_held_ = false;
   static constexpr size_t kHoldInputBytes = 64 * 1024;
-  std::shared_ptr<WsSession> paused_self_;  // keeps the session alive while paused (no read pending)
-  bool closing_ = false;                    // closing: input is no longer handled (except see on_message)
-  bool close_queued_ = false;               // our close frame is in the queue: nothing is queued after it
-  bool close_written_ = false;              // ... and is written
-  bool got_close_ = false;                  // the client sent a close frame
+  bool closing_ = false;        // closing: input is no longer handled (except see on_message)
+  bool close_queued_ = false;   // our close frame is in the queue: nothing is queued after it
+  bool close_written_ = false;  // ... and is written
+  bool got_close_ = false;      // the client sent a close frame
   uint16_t peer_close_code_ = 0;
   bool failed_ = false;        // the reader failed the connection (1002, 1007, 1009)
   bool tearing_down_ = false;  // our sending side is shut; input is read until the client's FIN
   bool finished_ = false;
   bool ping_queued_ = false;      // a heartbeat ping is in the queue
   bool resumable_close_ = false;  // closing with 1001 or 4408: the session may be resumed
+  bool lingering_ = false;        // draining: between going-away and our close frame (see close())
   uint16_t close_code_ = 0;
-  std::string close_reason_;
 
   std::string client_ip_;
-  TokenBucket msg_rate_;
-  TokenBucket byte_rate_;
-  unsigned rate_limited_ = 0;  // rate-limited frames in the current window
-  Clock::time_point rate_window_start_{};
+  // The frame and byte limits; their rates are the shard's settings (rates()).
+  TokenCounter msg_rate_;
+  TokenCounter byte_rate_;
   Clock::time_point hello_deadline_;
-  Clock::time_point closing_since_{};
   // How long a close may take (flushing, then the closing handshake) before the socket is cut.
   static constexpr std::chrono::seconds kCloseGrace{5};
   Clock::time_point last_rx_;
   Clock::time_point last_ping_;
-  Clock::time_point drain_at_{};  // zero: not draining
+  static constexpr std::chrono::seconds kDrainLinger{1};
+  static constexpr std::chrono::seconds kRateWindow{10};  // see rate_ok()
 
   // Session resume: set while this connection carries a session homed on `home`.
   struct Forward {
@@ -213,12 +212,32 @@ class WsSessionT final : public WsSession {
     SessionId session;
     uint64_t ticket;
   };
-  std::unique_ptr<Forward> fwd_;  // out of line: most connections never carry one
-  // Draining: between going-away and our close frame, the connection is still
-  // read and its frames handled (see close()). Allocated only then.
-  std::unique_ptr<boost::asio::steady_timer> linger_;
-  bool lingering_ = false;
-  static constexpr std::chrono::seconds kDrainLinger{1};
+  // What few connections need, out of line and allocated on first use, so
+  // that an idle connection does not carry its ~120 bytes: a paused input's
+  // self-reference, a rate-limit window, a drain, a close under way, a
+  // resumed session's forwarding. Freed by the sweep once unused (a closing
+  // connection keeps it to its end).
+  struct Extra {
+    std::shared_ptr<WsSession> paused_self;  // keeps the session alive while paused (no read is pending)
+    unsigned rate_limited = 0;               // rate-limited frames in the current window
+    Clock::time_point rate_window_start{};
+    Clock::time_point drain_at{};  // zero: not draining
+    Clock::time_point closing_since{};
+    std::string close_reason;
+    // Draining: the linger before our close frame (see close()).
+    std::unique_ptr<boost::asio::steady_timer> linger;
+    std::optional<Forward> fwd;
+    bool unused(Clock::time_point now) const {
+      return !paused_self && (rate_limited == 0 || now - rate_window_start > kRateWindow) &&
+             drain_at == Clock::time_point{} && !linger && !fwd;
+    }
+  };
+  Extra& extra() {
+    if (!extra_) extra_ = std::make_unique<Extra>();
+    return *extra_;
+  }
+  const Forward* fwd() const { return extra_ && extra_->fwd ? &*extra_->fwd : nullptr; }
+  std::unique_ptr<Extra> extra_;
 };
 
 using PlainWsSession = WsSessionT<TcpStream>;

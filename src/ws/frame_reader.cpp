@@ -57,10 +57,9 @@ bool valid_close_code(uint16_t code) {
 
 FrameReader::Step FrameReader::next(char* data, size_t len, size_t capacity, size_t& used, Event& ev) {
   if (failure_ != Failure::none) return Step::failed;
-  if (release_) {  // the assembled message was handled: give its buffer back unless small
+  if (release_) {  // the assembled message was handled: give its buffer back
     release_ = false;
-    assembled_.clear();
-    if (assembled_.capacity() > 16 * 1024) assembled_.shrink_to_fit();
+    assembly_.reset();
   }
   if (len < 2) return Step::more;
   const auto b0 = static_cast<unsigned char>(data[0]);
@@ -89,10 +88,10 @@ FrameReader::Step FrameReader::next(char* data, size_t len, size_t capacity, siz
     if (!fin || plen > 125) return fail(Failure::protocol);  // 5.5: not fragmented, at most 125 bytes
   } else {
     if (op > 0x2) return fail(Failure::protocol);
-    if (op == 0x0 && !in_message_) return fail(Failure::protocol);  // a continuation of nothing
-    if (op != 0x0 && in_message_) return fail(Failure::protocol);   // a new message inside one
+    if (op == 0x0 && !assembly_) return fail(Failure::protocol);  // a continuation of nothing
+    if (op != 0x0 && assembly_) return fail(Failure::protocol);   // a new message inside one
     // The size is known from the header: refuse before the payload is waited for.
-    const uint64_t so_far = op == 0x0 ? assembled_.size() : 0;
+    const uint64_t so_far = op == 0x0 ? assembly_->bytes.size() : 0;
     if (plen > max_ || so_far + plen > max_) return fail(Failure::too_big);
   }
   const size_t frame = head + 4 + static_cast<size_t>(plen);
@@ -133,29 +132,27 @@ FrameReader::Step FrameReader::next(char* data, size_t len, size_t capacity, siz
     return Step::event;
   }
   if (op != 0x0) {  // the first fragment
-    in_message_ = true;
-    message_text_ = op == 0x1;
-    assembled_.clear();
-    checked_ = 0;
+    assembly_ = std::make_unique<Assembly>();
+    assembly_->text = op == 0x1;
   }
+  Assembly& a = *assembly_;
   // The padding is reserved with every append, so the message never moves to gain it at the end.
-  assembled_.reserve(assembled_.size() + n + kPadding);
-  assembled_.append(payload, n);
+  a.bytes.reserve(a.bytes.size() + n + kPadding);
+  a.bytes.append(payload, n);
   // Text is checked fragment by fragment (but for a character cut at the end), so a message that
   // goes wrong early fails at once with 1007 rather than later with 1009.
-  const size_t upto = fin ? assembled_.size() : complete_prefix(assembled_.data(), assembled_.size());
-  if (message_text_ && upto > checked_) {
-    if (!utf8_ok(assembled_.data() + checked_, upto - checked_)) return fail(Failure::bad_payload);
-    checked_ = upto;
+  const size_t upto = fin ? a.bytes.size() : complete_prefix(a.bytes.data(), a.bytes.size());
+  if (a.text && upto > a.checked) {
+    if (!utf8_ok(a.bytes.data() + a.checked, upto - a.checked)) return fail(Failure::bad_payload);
+    a.checked = upto;
   }
   if (!fin) return Step::fragment;
-  in_message_ = false;
   release_ = true;
   ev.kind = Event::Kind::message;
-  ev.text = message_text_;
-  ev.data = assembled_.data();
-  ev.len = assembled_.size();
-  ev.capacity = assembled_.capacity();
+  ev.text = a.text;
+  ev.data = a.bytes.data();
+  ev.len = a.bytes.size();
+  ev.capacity = a.bytes.capacity();
   return Step::event;
 }
 

@@ -15,6 +15,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -70,7 +71,7 @@ class FrameReader {
 
   Failure failure() const { return failure_; }
   // True while a fragmented message is under way.
-  bool in_message() const { return in_message_; }
+  bool in_message() const { return assembly_ && !release_; }
 
  private:
   Step fail(Failure f) {
@@ -78,13 +79,19 @@ class FrameReader {
     return Step::failed;
   }
 
+  // A fragmented message under way. Out of line and only while one is: an
+  // idle connection (and almost every client: browsers send each message in
+  // one frame) carries 8 bytes for it instead of 48.
+  struct Assembly {
+    std::string bytes;   // the fragments so far (capacity includes kPadding)
+    size_t checked = 0;  // text: the prefix of bytes known to be valid UTF-8
+    bool text = false;
+  };
+
   size_t max_;
+  std::unique_ptr<Assembly> assembly_;
   Failure failure_ = Failure::none;
-  bool in_message_ = false;
-  bool message_text_ = false;
-  bool release_ = false;   // the last call reported the assembled message: drop it first
-  std::string assembled_;  // the fragments of the message under way (capacity includes kPadding)
-  size_t checked_ = 0;     // text: the prefix of assembled_ known to be valid UTF-8
+  bool release_ = false;  // the last call reported the assembled message: drop it first
 };
 
 // Applies the 4-byte masking key to `len` bytes at `p`, starting at key byte 0. O(len), 8 bytes a step.

@@ -40,5 +40,24 @@ TEST(TokenBucket, WaitTellsWhenTheNextTokenComes) {
   EXPECT_TRUE(b.full(t0 + 1s));
 }
 
+TEST(TokenCounter, CountersUnderOneRateKeepTheirOwnLevels) {
+  const TokenRate rate{10, 3};
+  TokenCounter a, b;
+  const auto t0 = Clock::time_point{} + 5s;
+  for (int i = 0; i < 3; ++i) EXPECT_TRUE(a.take(rate, t0)) << i;
+  EXPECT_FALSE(a.take(rate, t0));
+  EXPECT_TRUE(b.full(rate, t0));  // a new counter is full, whatever the other took
+  EXPECT_TRUE(b.take(rate, t0, 3));
+  EXPECT_FALSE(b.take(rate, t0));
+  EXPECT_TRUE(a.take(rate, t0 + 100ms));  // refills at the rate passed in
+  EXPECT_DOUBLE_EQ(b.wait_s(rate, t0 + 50ms), 0.05);
+  b.give(rate, t0 + 50ms, 10);  // never above the burst
+  EXPECT_TRUE(b.full(rate, t0 + 50ms));
+  EXPECT_FALSE(b.take(rate, t0 + 50ms, 4));
+  EXPECT_TRUE(a.take(TokenRate{}, t0, 1e9));  // rate 0: unlimited
+  // Half the size of a bucket that keeps its own rate: what every connection saves twice.
+  EXPECT_EQ(sizeof(TokenCounter), 16u);
+}
+
 }  // namespace
 }  // namespace sb

@@ -167,11 +167,24 @@ TEST(FrameReader, FragmentsAreAssembledAroundControlFrames) {
   EXPECT_EQ(f.payloads[1], "{\"a\":123}");
   EXPECT_GE(f.events[1].capacity, f.events[1].len + FrameReader::kPadding);
   EXPECT_FALSE(r.in_message());
+  // Between fragments a message is under way.
+  feed(r, frame(0x1, "{\"b\":", false));
+  EXPECT_TRUE(r.in_message());
+  Fed rest = feed(r, frame(0x0, "1}"));
+  ASSERT_EQ(rest.events.size(), 1u);
+  EXPECT_EQ(rest.payloads[0], "{\"b\":1}");
+  EXPECT_FALSE(r.in_message());
   // Binary fragments are a binary message.
   Fed b = feed(r, frame(0x2, "ab", false) + frame(0x0, "cd"));
   ASSERT_EQ(b.events.size(), 1u);
   EXPECT_FALSE(b.events[0].text);
   EXPECT_EQ(b.payloads[0], "abcd");
+}
+
+// Every connection has a reader: the buffer of a fragmented message is out of
+// line and exists only while one is under way, so an idle reader is small.
+TEST(FrameReader, IdleReaderHoldsNoAssemblyBuffer) {
+  EXPECT_LE(sizeof(FrameReader), 24u);
 }
 
 TEST(FrameReader, Utf8) {
