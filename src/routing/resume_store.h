@@ -1,12 +1,13 @@
 // routing/resume_store.h — which sessions may be resumed, and by whom.
 //
 // A session that may be resumed is registered here under its session id with
-// its peer id (which names its home loop), its user and its resume secret. A
-// `hello` with `resume` on any loop looks the session up here before asking the
-// home loop to hand the session over; the home loop checks again against the
-// session itself, which is authoritative. The in-process implementation is a
-// map behind a mutex; a cluster implementation keeps the same records in Redis
-// (with the home node), so a resume can land on any node.
+// its peer id, which names its home loop. A `hello` with `resume` on any loop
+// looks the session up here to know which loop to ask; that loop checks the
+// user and the resume secret against the session itself, the one authority,
+// so the record holds no copy of them (one record per session: an idle
+// connection's ~100 bytes saved). The in-process implementation is a map
+// behind a mutex. (In cluster mode the records of every node are in Redis,
+// routing/cluster_sessions.cpp: a session this map lacks is looked up there.)
 #pragma once
 
 #include <mutex>
@@ -20,9 +21,7 @@
 namespace sb::routing {
 
 struct ResumeRecord {
-  PeerId peer;         // the session's peer id; its home loop is encoded in it
-  UserId user;         // the token `sub` the session belongs to
-  SmallString secret;  // the resume_token handed out in welcome (22 characters: inline)
+  PeerId peer;  // the session's peer id; its home loop is encoded in it
 };
 
 class ResumeStore {

@@ -198,7 +198,7 @@ void Hub::finish_hello(Session& s, const proto::ClientMessage& m, auth::VerifyRe
   if (resume_on()) {
     s.resume_token_ = SmallString(new_secret());
     s.replay_.set_limits(cfg_.resume_buffer_messages, cfg_.resume_buffer_bytes);
-    store_.put(s.session_, {s.peer_, s.identity_.user, s.resume_token_});
+    store_.put(s.session_, {s.peer_});
     if (cluster_) {
       s.log_ = cluster_;
       cluster_->session_started({s.session_, s.peer_, s.identity_.user, std::string(s.resume_token_.view())});
@@ -504,10 +504,11 @@ bool Hub::try_resume(Session& s, const proto::ClientMessage& m, const auth::Iden
     req->id = std::string(m.id);
     return take_over(s, req);
   }
-  // Unknown, of another user, or the wrong secret: all look the same to the client (a new session).
-  if (!rec || rec->user != id.user || !routing::secrets_equal(rec->secret.view(), m.resume_token)) {
-    spdlog::info("resume refused remote={} user={} reason={}", s.remote(), id.user.str(),
-                 !rec ? "unknown session" : (rec->user != id.user ? "other user" : "wrong resume_token"));
+  // Unknown here: a new session. The user and the secret are checked on the
+  // home loop (attach), against the session itself; a refusal there looks the
+  // same to the client (a new session).
+  if (!rec) {
+    spdlog::info("resume refused remote={} user={} reason=unknown session", s.remote(), id.user.str());
     return false;
   }
   const int home = routing::shard_of(rec->peer, bus_.shard_count());
@@ -548,11 +549,11 @@ void Hub::attach(const std::shared_ptr<AttachRequest>& req) {
   const uint32_t home = routing::LocalBus::current_shard();
   auto refuse = [&](std::string_view why) { refuse_resume(req, why); };
   auto* cur = static_cast<Session*>(bus_.table(home).find(req->peer));
-  // The home loop's own record is authoritative (the store may lag behind).
-  if (!cur || !cur->authenticated_ || cur->session_ != req->session ||
-      cur->identity_.user != req->identity.user ||
-      !routing::secrets_equal(cur->resume_token_.view(), req->secret))
-    return refuse("session gone");
+  // The home loop's own record is the authority (the store may lag behind,
+  // and holds neither the user nor the secret).
+  if (!cur || !cur->authenticated_ || cur->session_ != req->session) return refuse("session gone");
+  if (cur->identity_.user != req->identity.user) return refuse("other user");
+  if (!routing::secrets_equal(cur->resume_token_.view(), req->secret)) return refuse("wrong resume_token");
   if (!cur->replay_.covers(req->last_seq, cur->seq_)) return refuse("frames after last_seq no longer held");
   if (cur->joining()) return refuse("a join is under way");
   std::shared_ptr<ResumedSession> p;
@@ -682,7 +683,7 @@ void Hub::adopt(const std::shared_ptr<AttachRequest>& req, routing::Cluster::Tak
     if (r.viewer) p->viewer_in_.push_back(r.room);
     table.add_member(r.room, p.get());
   }
-  store_.put(id, {peer, p->identity_.user, p->resume_token_});
+  store_.put(id, {peer});
   p->park(routing::Clock::now());
   resumed_[home][id] = p;
   if (gap) {  // frames after last_seq are no longer stored: it cannot go on exactly
