@@ -473,7 +473,7 @@ void Cluster::forget_own(const RoomId& room, const PeerId& peer) {
 }
 
 bool Cluster::leave_script(const RoomId& room, std::string_view peer, std::string_view reason,
-                           const std::string& node, RedisConnection::Callback cb, std::string_view why) {
+                           std::string_view node, RedisConnection::Callback cb, std::string_view why) {
   const RoomKeys k(room);
   std::string extra;
   if (!why.empty()) {
@@ -604,7 +604,7 @@ void Cluster::apply(const RoomId& room, const wire::MemberEvent& ev, bool tell) 
   const bool broadcast = r->broadcast();
   // Members held here are told through the LocalBus; sessions being taken
   // over here keep the event until they are installed.
-  auto tell_one = [&](uint32_t home, const std::string& node, const PeerId& peer, const Body& body) {
+  auto tell_one = [&](uint32_t home, std::string_view node, const PeerId& peer, const Body& body) {
     if (node == options_.node_id)
       bus_.to_member(home, peer, room, body);
     else if (!takes_.empty())
@@ -630,7 +630,7 @@ void Cluster::apply(const RoomId& room, const wire::MemberEvent& ev, bool tell) 
       // A closed room's members each get room-closed, and no peer-left.
       std::vector<std::tuple<uint32_t, std::string, PeerId>> told;
       if (ev.reason != "room-closed")
-        for (const rtc::Member* c : r->contacts(*x)) told.emplace_back(c->home, c->node, c->peer);
+        for (const rtc::Member* c : r->contacts(*x)) told.emplace_back(c->home, c->node.string(), c->peer);
       dir_.leave(room, ev.member.peer);
       if (tell && !told.empty()) {
         auto body = make_body(proto::peer_left(room, ev.member.peer, ev.reason));
@@ -643,10 +643,10 @@ void Cluster::apply(const RoomId& room, const wire::MemberEvent& ev, bool tell) 
       dir_.relocate(room, ev.member.peer, ev.member.node, ev.member.home);
       return;
     case wire::MemberEvent::room:  // an operator's metadata: kept for restore(), nobody is told
-      dir_.set_metadata(room, ev.member.metadata);
+      dir_.set_metadata(room, ev.member.metadata.string());
       return;
     case wire::MemberEvent::update: {
-      if (!dir_.update(room, ev.member.peer, ev.member.metadata)) return;
+      if (!dir_.update(room, ev.member.peer, ev.member.metadata.string())) return;
       r = dir_.find(room);
       const rtc::Member* x = r->find(ev.member.peer);
       tell_contacts(*r, *x, make_body(proto::peer_updated(room, *x, broadcast)));
@@ -697,7 +697,7 @@ void Cluster::to_room(const RoomId& room, const PeerId& except, const Relay& fra
     std::vector<std::string> nodes;  // O(members): a broadcast room's viewers may sit on many nodes
     for (const rtc::Member& m : r->members)
       if (m.node != options_.node_id && std::find(nodes.begin(), nodes.end(), m.node) == nodes.end())
-        nodes.push_back(m.node);
+        nodes.push_back(m.node.string());
     if (nodes.empty()) return;  // every member is here: delivered already
     room_send(room, wire::RoomRelay{options_.node_id, except, frame.type, frame.from_viewer, *frame.body},
               nodes);

@@ -360,8 +360,8 @@ class Cluster final : public RemoteRelay, public ReplayLog {
   void forget_own(const RoomId& room, const PeerId& peer);
   // Runs the leave script for `peer` of `room`, held by `node`; false when not
   // sent. `why`, when not empty, goes with the event (a kick's reason).
-  bool leave_script(const RoomId& room, std::string_view peer, std::string_view reason,
-                    const std::string& node, RedisConnection::Callback cb = {}, std::string_view why = {});
+  bool leave_script(const RoomId& room, std::string_view peer, std::string_view reason, std::string_view node,
+                    RedisConnection::Callback cb = {}, std::string_view why = {});
   // An own member removed by someone else's leave event: see on_evicted.
   void evict_own(const RoomId& room, const rtc::Member& m, const wire::MemberEvent& ev);
   // Every second: the cluster-wide counts for room_count / peer_count.

@@ -38,11 +38,11 @@ inline const std::string kRooms = "sb:rooms";
 inline const std::string kPeerCount = "sb:peers";  // room memberships in the whole cluster
 inline constexpr std::string_view kRoomChannelPrefix = "sb:r:";
 
-inline std::string node_members(const std::string& node) {
-  return "sb:nodemembers:" + node;
+inline std::string node_members(std::string_view node) {
+  return key("sb:nodemembers:", node);
 }
-inline std::string node_channel(const std::string& node) {
-  return "sb:n:" + node;
+inline std::string node_channel(std::string_view node) {
+  return key("sb:n:", node);
 }
 inline std::string peer_rooms(std::string_view peer) {
   return key("sb:pr:", peer);

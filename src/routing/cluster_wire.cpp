@@ -128,9 +128,9 @@ std::string member_json(const rtc::Member& m) {
   json::object o;
   o["peer"] = m.peer.str();
   o["user"] = m.user.str();
-  o["name"] = m.name;
-  o["metadata"] = m.metadata;
-  o["node"] = m.node;
+  o["name"] = m.name.view();
+  o["metadata"] = m.metadata.view();
+  o["node"] = m.node.view();
   o["shard"] = m.home;
   o["joined_at"] = m.joined_at < 0 ? 0 : m.joined_at;
   o["pub"] = m.publisher;

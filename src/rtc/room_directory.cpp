@@ -144,7 +144,7 @@ bool RoomDirectory::update(const RoomId& room, const PeerId& peer, std::string m
   return true;
 }
 
-bool RoomDirectory::relocate(const RoomId& room, const PeerId& peer, std::string node, uint32_t home) {
+bool RoomDirectory::relocate(const RoomId& room, const PeerId& peer, ThinString node, uint32_t home) {
   auto it = rooms_.find(room);
   if (it == rooms_.end()) return false;
   Member* m = it->second.find(peer);

@@ -51,7 +51,7 @@ std::optional<std::vector<PeerInfo>> ClusterRoomAdmin::peers(const RoomId& room)
   std::vector<PeerInfo> out;
   out.reserve(r.members.size());
   for (const auto& m : r.members)
-    out.push_back({m.peer.string(), m.user.string(), m.name, m.metadata, m.joined_at});
+    out.push_back({m.peer.string(), m.user.string(), m.name.string(), m.metadata.string(), m.joined_at});
   return out;
 }
 

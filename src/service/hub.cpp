@@ -262,13 +262,13 @@ void Hub::join(Session& s, const proto::ClientMessage& m) {
   const rtc::RoomConfig created = room_config_for(m.room, cfg_.named_rooms, from_token.config);
 
   const int64_t now = unix_now();
-  rtc::Member me{s.peer_,
-                 s.identity_.user,
-                 s.identity_.name,
-                 m.metadata.empty() ? std::string("{}") : std::string(m.metadata),
-                 s.shard(),
-                 now,
-                 s.identity_.grants.publish};
+  rtc::Member me{.peer = s.peer_,
+                 .user = s.identity_.user,
+                 .name = s.identity_.name,
+                 .metadata = m.metadata,  // none given: empty, read as {}
+                 .home = s.shard(),
+                 .publisher = s.identity_.grants.publish,
+                 .joined_at = now};
   if (cluster_) return cluster_join(s, m.id, room, std::move(me), created);
   std::lock_guard lock(mu_);
   const bool existed = directory_.find(room) != nullptr;
@@ -891,7 +891,7 @@ std::optional<std::vector<PeerInfo>> Hub::peers(const RoomId& room) {
   std::vector<PeerInfo> out;
   out.reserve(r->members.size());
   for (const auto& m : r->members)
-    out.push_back({m.peer.string(), m.user.string(), m.name, m.metadata, m.joined_at});
+    out.push_back({m.peer.string(), m.user.string(), m.name.string(), m.metadata.string(), m.joined_at});
   return out;
 }
 

@@ -9,6 +9,14 @@ Member member(const char* peer, uint32_t home = 0) {
   return Member{PeerId(std::string(peer)), UserId(std::string("u-") + peer), "", "{}", home};
 }
 
+// A member record per peer per room: its size is a cost of every connection.
+TEST(RoomDirectory, AMemberRecordIs104Bytes) {
+  EXPECT_LE(sizeof(Member), 104u);
+  const Member m = member("p1", 0);
+  EXPECT_TRUE(m.name.empty());
+  EXPECT_TRUE(m.node.empty());
+}
+
 TEST(RoomName, AcceptsTheDocumentedAlphabet) {
   EXPECT_TRUE(valid_room_name("a"));
   EXPECT_TRUE(valid_room_name("Room_1.test-2"));

@@ -25,7 +25,11 @@ TEST(WebhookBody, PeerEventsCarryRoomPeerAndReason) {
   e.kind = "meeting";
   e.metadata = R"({"t":1})";
   e.room_created_at = 1700000000;
-  e.peer = rtc::Member{PeerId("p1"), UserId("u1"), "Ann \"A\"", R"({"m":true})", 0, 1700000100};
+  e.peer = rtc::Member{.peer = PeerId("p1"),
+                       .user = UserId("u1"),
+                       .name = "Ann \"A\"",
+                       .metadata = R"({"m":true})",
+                       .joined_at = 1700000100};
   e.reason = "kicked";
   const json::object o = json::parse(webhook_body(e, "abc")).as_object();
   EXPECT_EQ(o.at("id"), "abc");
