@@ -24,6 +24,7 @@
 
 #include "auth/grants.h"
 #include "core/ids.h"
+#include "core/thin_string.h"
 
 namespace sb::auth {
 
@@ -52,12 +53,14 @@ enum class TokenError {
 // Stable lower-case names, used in logs and metrics ("expired", "bad-signature", ...).
 const char* to_string(TokenError e);
 
+// Every session keeps its identity for its lifetime: the texts most tokens
+// lack are ThinStrings (8 bytes, no block while empty).
 struct Identity {
-  UserId user;                   // `sub`
-  std::string name;              // `name` claim, may be empty
-  Grants grants;                 // `grants` claim
-  int64_t expires_at = 0;        // `exp`, unix seconds
-  std::string room_config_json;  // raw `room_config` claim (JSON object text), empty if absent
+  UserId user;                  // `sub`
+  ThinString name;              // `name` claim, may be empty
+  Grants grants;                // `grants` claim
+  int64_t expires_at = 0;       // `exp`, unix seconds
+  ThinString room_config_json;  // raw `room_config` claim (JSON object text), empty if absent
 };
 
 struct VerifyResult {

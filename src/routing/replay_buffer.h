@@ -6,6 +6,7 @@
 // the frames after N. Touched only on the session's home loop.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <vector>
 
@@ -22,10 +23,12 @@ class ReplayBuffer {
     Body body;
   };
 
-  // `max_messages` 0 disables the buffer (push keeps nothing).
+  // `max_messages` 0 disables the buffer (push keeps nothing); `max_bytes` 0:
+  // no byte limit. Each is held in 32 bits (every session has a buffer): a
+  // limit above 2^32 - 1 is taken as 2^32 - 1, far past what a session keeps.
   void set_limits(size_t max_messages, size_t max_bytes) {
-    max_messages_ = max_messages;
-    max_bytes_ = max_bytes;
+    max_messages_ = static_cast<uint32_t>(std::min<size_t>(max_messages, UINT32_MAX));
+    max_bytes_ = static_cast<uint32_t>(std::min<size_t>(max_bytes, UINT32_MAX));
   }
   bool enabled() const { return max_messages_ > 0; }
 
@@ -53,8 +56,8 @@ class ReplayBuffer {
  private:
   Fifo<Frame> frames_;  // nothing allocated while empty (an idle session holds a few frames)
   size_t bytes_ = 0;
-  size_t max_messages_ = 0;
-  size_t max_bytes_ = 0;
+  uint32_t max_messages_ = 0;
+  uint32_t max_bytes_ = 0;
 };
 
 // Where a session's stamped frames are also stored, for a resume on another

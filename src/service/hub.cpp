@@ -285,7 +285,7 @@ void Hub::join(Session& s, const proto::ClientMessage& m) {
   const rtc::Room* r = directory_.find(room);
   const rtc::Member& self = r->members.back();
   s.rooms_.push_back(room);
-  if (r->broadcast() && !self.publisher) s.viewer_in_.push_back(room);
+  if (r->broadcast() && !self.publisher) s.add_viewer_room(room);
   bus_.table(s.shard()).add_member(room, &s);
 
   // A viewer of a broadcast room sees and tells only the publishers:
@@ -354,7 +354,7 @@ void Hub::finish_cluster_join(Session& s, std::string_view id, const RoomId& roo
     case routing::Cluster::JoinResult::ok: break;
   }
   s.rooms_.push_back(room);
-  if (r.room.broadcast() && !r.self.publisher) s.viewer_in_.push_back(room);
+  if (r.room.broadcast() && !r.self.publisher) s.add_viewer_room(room);
   bus_.table(s.shard()).add_member(room, &s);
   std::vector<const rtc::Member*> others;
   others.reserve(r.contacts.size());
@@ -366,7 +366,7 @@ void Hub::finish_cluster_join(Session& s, std::string_view id, const RoomId& roo
 
 void Hub::drop_room(Session& s, const RoomId& room) {
   if (auto it = std::find(s.rooms_.begin(), s.rooms_.end(), room); it != s.rooms_.end()) s.rooms_.erase(it);
-  std::erase(s.viewer_in_, room);
+  s.drop_viewer_room(room);
   bus_.table(s.shard()).remove_member(room, &s);
 }
 
@@ -604,7 +604,7 @@ void Hub::move_session(Session& from, Session& to) {
   to.session_ = from.session_;
   to.identity_ = from.identity_;
   to.rooms_ = from.rooms_;
-  to.viewer_in_ = from.viewer_in_;  // broadcast rooms where it is a viewer
+  to.viewer_in_ = std::move(from.viewer_in_);  // broadcast rooms where it is a viewer
   to.seq_ = from.seq_;
   to.replay_ = std::move(from.replay_);
   to.resume_token_ = from.resume_token_;
@@ -621,7 +621,7 @@ void Hub::move_session(Session& from, Session& to) {
     table.add_member(room, &to);
   }
   from.rooms_.clear();
-  from.viewer_in_.clear();
+  from.viewer_in_.reset();
   from.authenticated_ = false;  // its disconnect no longer concerns the session
 }
 
@@ -680,7 +680,7 @@ void Hub::adopt(const std::shared_ptr<AttachRequest>& req, routing::Cluster::Tak
   table.add_peer(p.get());
   for (const auto& r : taken.rooms) {
     p->rooms_.push_back(r.room);
-    if (r.viewer) p->viewer_in_.push_back(r.room);
+    if (r.viewer) p->add_viewer_room(r.room);
     table.add_member(r.room, p.get());
   }
   store_.put(id, {peer});
@@ -741,7 +741,7 @@ void Hub::finish_release(uint32_t home, Session& s) {
   table.remove_peer(s.peer_);
   store_.erase(s.session_);
   s.rooms_.clear();
-  s.viewer_in_.clear();
+  s.viewer_in_.reset();
   s.log_ = nullptr;
   s.authenticated_ = false;  // its disconnect no longer concerns the session
   spdlog::info("session of peer={} handed over to another node", s.peer_.str());
@@ -921,7 +921,7 @@ void Hub::evicted(uint32_t home, const PeerId& peer, const RoomId& room, const r
     if (r && r->find(peer)) return;  // it left and joined again since: that membership stands
   }
   s->rooms_.erase(std::find(s->rooms_.begin(), s->rooms_.end(), room));
-  std::erase(s->viewer_in_, room);
+  s->drop_viewer_room(room);
   bus_.table(home).remove_member(room, s);
   s->deliver(notice);
 }

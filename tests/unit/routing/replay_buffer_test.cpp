@@ -74,6 +74,16 @@ TEST(ReplayBuffer, SharesBodiesWithoutCopying) {
   EXPECT_EQ(b.since(0).front().body.get(), body.get());
 }
 
+// Limits are held in 32 bits: a larger one is taken as 2^32 - 1, never wrapped to a small one or 0.
+TEST(ReplayBuffer, HugeLimitsSaturate) {
+  ReplayBuffer b;
+  b.set_limits(SIZE_MAX, (size_t{1} << 32) + 5);
+  ASSERT_TRUE(b.enabled());
+  for (uint64_t seq = 1; seq <= 100; ++seq) EXPECT_EQ(b.push(seq, frame(1000)), 0u);
+  EXPECT_EQ(b.size(), 100u);
+  EXPECT_TRUE(b.covers(0, 100));
+}
+
 TEST(ResumeStore, PutGetErase) {
   LocalResumeStore s;
   SessionId id("s1");
