@@ -12,10 +12,11 @@ build_tools() {
     log "configuring $dir"
     cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
   fi
-  log "building switchboard and switchboard-bench in $dir"
-  cmake --build "$dir" --target switchboard switchboard-bench >/dev/null
+  log "building switchboard, switchboard-bench and switchboard-floor in $dir"
+  cmake --build "$dir" --target switchboard switchboard-bench switchboard-floor >/dev/null
   SB_BIN=$PWD/$dir/switchboard
   BENCH_BIN=$PWD/$dir/switchboard-bench
+  FLOOR_BIN=$PWD/$dir/switchboard-floor
 }
 
 # Sets the array sb_limit_flags to switch off every abuse limit the switchboard

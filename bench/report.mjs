@@ -71,6 +71,14 @@ for (const base of ['bun', 'node-ws']) {
 if (pacedKey) {
   const r = ratio(sb(pacedKey)?.latency_us?.p99, get('bun', pacedKey)?.latency_us?.p99);
   row(`relay p99 latency at ${pacedRelay.rate} msgs/s vs bun`, times(r), '≤ 0.5×', r === undefined ? undefined : r <= 0.5);
+  // With --servers ... floor: how far each server's p99 is above the floor (bench/floor), and
+  // where the floor itself stands against the target.
+  const floor = get('floor', pacedKey)?.latency_us?.p99;
+  if (floor !== undefined) {
+    const f = ratio(floor, get('bun', pacedKey)?.latency_us?.p99);
+    row(`the floor's relay p99 at ${pacedRelay.rate} msgs/s vs bun (no server goes below it here)`, times(f), 'reference', undefined);
+    row(`switchboard's relay p99 at ${pacedRelay.rate} msgs/s vs the floor`, times(ratio(sb(pacedKey)?.latency_us?.p99, floor)), 'reference', undefined);
+  }
 }
 {
   const r = ratio(sb('join-storm')?.joins_per_s, get('bun', 'join-storm')?.joins_per_s);

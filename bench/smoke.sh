@@ -5,11 +5,13 @@
 # error. Never asserts on speed. Then the same relay with its pairs split over
 # two cluster nodes on a real redis-server: every message crosses nodes, so
 # Redis must have counted PUBLISHes while the bench measured (and, as the
-# frames carry ids, the acks must have come back).
-#   smoke.sh SWITCHBOARD_BIN BENCH_BIN
+# frames carry ids, the acks must have come back). Last, the relay scenarios
+# against the latency floor (bench/floor), so that it never rots either.
+#   smoke.sh SWITCHBOARD_BIN BENCH_BIN FLOOR_BIN
 set -euo pipefail
 server_bin=$1
 bench_bin=$2
+floor_bin=$3
 # shellcheck source=bench/lib.sh
 source "$(dirname "$0")/lib.sh"
 secret=smoke-secret
@@ -87,4 +89,16 @@ node -e '
   if (!(r.redis.by_command.publish > 0)) throw new Error(`no PUBLISH counted: ${JSON.stringify(r.redis)}`);
   if (!(r.server_cpu_s > 0)) throw new Error(`server_cpu_s ${r.server_cpu_s}`);
 ' "$work/relay.json"
+stop_pids -KILL "${node_pids[@]}"
+node_pids=()
+
+# The floor: relayed frames, acks, paced and room-wide, checked like Switchboard's.
+"$floor_bin" --listen 127.0.0.1:0 2>"$work/floor.log" &
+server_pid=$!
+port=$(wait_listening "$work/floor.log" "$server_pid") || { cat "$work/floor.log"; echo "floor did not start"; exit 1; }
+common=(--target "ws://127.0.0.1:$port/ws" --secret "$secret" --label smoke --server-pid "$server_pid"
+        --duration 1 --warmup 0.3 --setup-timeout 10 --check)
+run relay deliveries_per_s -n 20 --ack
+run relay deliveries_per_s -n 20 --rate 2000
+run fanout deliveries_per_s -n 20 --room-size 5
 echo "bench smoke: all scenarios ran clean"
