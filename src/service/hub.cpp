@@ -55,6 +55,8 @@ Hub::Hub(HubConfig cfg, const auth::JwtVerifier& verifier, routing::LocalBus& bu
       events_(events),
       directory_(rtc::RoomLimits{cfg_.max_room_peers, cfg_.max_broadcast_peers}) {
   resumed_.resize(bus_.shard_count());
+  park_order_.resize(bus_.shard_count());
+  carried_.resize(bus_.shard_count());
   for (uint32_t i = 0; i < bus_.shard_count(); ++i) parsers_.push_back(std::make_unique<proto::Parser>());
 }
 
@@ -459,9 +461,9 @@ void Hub::disconnect(Session& s, bool resumable) {
                                               [this, home, id] { end_session(home, id, "resume-overflow"); });
     p->set_drain([this, home, id] { drain_held(home, id); });
     move_session(s, *p);
-    p->park(routing::Clock::now());
+    park(home, id, *p);
     resumed_[home][id] = std::move(p);
-    spdlog::info("parked peer={} session={}", s.peer_.str(), id.str());
+    spdlog::debug("parked peer={} session={}", s.peer_.str(), id.str());
     return;
   }
   forget_session(s);
@@ -573,8 +575,8 @@ void Hub::attach(const std::shared_ptr<AttachRequest>& req) {
   }
   p->identity_ = req->identity;  // the new token: new expiry and grants, same user
   const size_t replayed = reattach(*p, *req, /*forward=*/false);
-  spdlog::info("resumed peer={} session={} replayed={} from_loop={} home_loop={}", p->peer_.str(),
-               p->session_.str(), replayed, req->from, home);
+  spdlog::debug("resumed peer={} session={} replayed={} from_loop={} home_loop={}", p->peer_.str(),
+                p->session_.str(), replayed, req->from, home);
 }
 
 size_t Hub::reattach(ResumedSession& p, const AttachRequest& req, bool forward) {
@@ -582,6 +584,7 @@ size_t Hub::reattach(ResumedSession& p, const AttachRequest& req, bool forward) 
   std::vector<routing::ReplayBuffer::Frame> frames = p.replay_.since(req.last_seq);
   const size_t replayed = frames.size();
   p.attach(req.transport, req.from, req.ticket);
+  carried_[home].insert(p.session_);
   bus_.run_on(req.from, [t = req.transport, home, id = p.session_, ticket = req.ticket, forward,
                          frames = std::move(frames)] {
     std::shared_ptr<Transport> tp = t.lock();
@@ -684,7 +687,7 @@ void Hub::adopt(const std::shared_ptr<AttachRequest>& req, routing::Cluster::Tak
     table.add_member(r.room, p.get());
   }
   store_.put(id, {peer});
-  p->park(routing::Clock::now());
+  park(home, id, *p);
   resumed_[home][id] = p;
   if (gap) {  // frames after last_seq are no longer stored: it cannot go on exactly
     end_session(home, id, "resume-overflow");
@@ -714,8 +717,8 @@ void Hub::adopt(const std::shared_ptr<AttachRequest>& req, routing::Cluster::Tak
     }
   }
   cluster_->answer_held(std::move(answers));
-  spdlog::info("resumed peer={} session={} from another node replayed={} waiting={} loop={}", peer.str(),
-               id.str(), replayed, held, home);
+  spdlog::debug("resumed peer={} session={} from another node replayed={} waiting={} loop={}", peer.str(),
+                id.str(), replayed, held, home);
 }
 
 void Hub::release(uint32_t home, const PeerId& peer, const SessionId& session, std::function<void()> done) {
@@ -744,7 +747,7 @@ void Hub::finish_release(uint32_t home, Session& s) {
   s.viewer_in_.reset();
   s.log_ = nullptr;
   s.authenticated_ = false;  // its disconnect no longer concerns the session
-  spdlog::info("session of peer={} handed over to another node", s.peer_.str());
+  spdlog::debug("session of peer={} handed over to another node", s.peer_.str());
   std::function<void()> done;
   if (s.rare_) std::swap(done, s.rare_->release_done);
   const SessionId id = s.session_;
@@ -773,7 +776,7 @@ void Hub::end_session(uint32_t home, const SessionId& session, std::string_view 
   forget_session(*p);
   p->authenticated_ = false;
   metrics_.shard(home).sessions_ended.inc();
-  spdlog::info("session ended peer={} session={} reason={}", p->peer_.str(), session.str(), reason);
+  spdlog::debug("session ended peer={} session={} reason={}", p->peer_.str(), session.str(), reason);
 }
 
 void Hub::forward_input(uint32_t home, const SessionId& session, uint64_t ticket, std::string frame,
@@ -830,27 +833,45 @@ void Hub::transport_closed(uint32_t home, const SessionId& session, uint64_t tic
     if (!p) return;  // taken over by a newer connection, or already ended
     if (p->releasing()) return finish_release(home, *p);  // its session goes on on another node
     if (resumable) {
-      p->park(routing::Clock::now());
-      spdlog::info("parked peer={} session={}", p->peer_.str(), session.str());
+      park(home, session, *p);
+      spdlog::debug("parked peer={} session={}", p->peer_.str(), session.str());
     } else
       end_session(home, session, "disconnected");
   });
 }
 
+void Hub::park(uint32_t home, const SessionId& id, ResumedSession& p) {
+  const auto now = routing::Clock::now();
+  p.park(now);
+  park_order_[home].push_back({now, id});
+}
+
+// Cost: O(sessions expiring + sessions carried), whatever the number parked.
 void Hub::sweep(uint32_t shard, routing::Clock::time_point now) {
-  if (resumed_[shard].empty()) return;
+  auto& map = resumed_[shard];
+  auto& order = park_order_[shard];
   const auto window = std::chrono::seconds(cfg_.resume_window_s);
   std::vector<SessionId> expired;
-  std::vector<std::shared_ptr<ResumedSession>> attached;
-  for (auto& [id, p] : resumed_[shard]) {
-    if (p->parked() && now - p->parked_since() >= window)
-      expired.push_back(id);
-    else if (!p->parked())
-      attached.push_back(p);
+  // An entry is stale when its session has ended, was resumed, or was parked again since (a later entry).
+  while (!order.empty() && now - order.front().since >= window) {
+    auto it = map.find(order.front().id);
+    if (it != map.end() && it->second->parked() && it->second->parked_since() == order.front().since)
+      expired.push_back(order.front().id);
+    order.pop_front();
   }
   for (const SessionId& id : expired) end_session(shard, id, "disconnected");
+  std::vector<std::shared_ptr<ResumedSession>> carried;
+  for (auto it = carried_[shard].begin(); it != carried_[shard].end();) {
+    auto r = map.find(*it);
+    if (r == map.end() || r->second->parked()) {
+      it = carried_[shard].erase(it);
+    } else {
+      carried.push_back(r->second);
+      ++it;
+    }
+  }
   const int64_t unix = unix_now();
-  for (auto& p : attached) check_expiry(*p, unix);
+  for (auto& p : carried) check_expiry(*p, unix);
 }
 
 size_t Hub::room_count() {

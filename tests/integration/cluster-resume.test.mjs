@@ -19,7 +19,8 @@ const RESUME_WINDOW_S = 10;
 // and 200 sessions connecting at once, then a third of them again, would exceed
 // the default per-address rate (20/s, burst 100).
 const NODE_ARGS = ['--node-heartbeat-ms', '200', '--node-ttl-ms', '1000', '--resume-window-s', String(RESUME_WINDOW_S),
-  '--drain-spread-s', '1', '--threads', '1', '--conn-rate-per-ip', '0'];
+  '--drain-spread-s', '1', '--threads', '1', '--conn-rate-per-ip', '0',
+  '--log-level', 'debug'];  // the per-session park, resume and end lines: waited for, and printed on a failure
 const PAIRS = 100;
 const INTERVAL_MS = 200;  // per session: 5 messages/s, 1,000/s in all
 const BEFORE = 10;        // acked messages per session before the failure

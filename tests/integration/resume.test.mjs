@@ -17,8 +17,9 @@ afterEach(async () => {
   for (const s of servers.splice(0)) await s.stop({ signal: 'SIGKILL' }).catch(() => {});
 });
 
+// At debug level: the tests wait for the park and resume lines, which are per session.
 async function start(args = []) {
-  const s = await startServer({ args });
+  const s = await startServer({ args: ['--log-level', 'debug', ...args] });
   servers.push(s);
   return s;
 }

@@ -293,6 +293,37 @@ TEST_F(ResumeTest, WindowExpiryEndsTheSessionAndAResumeThenStartsAfresh) {
   EXPECT_EQ(c->frames[0].at("seq"), 1);
 }
 
+// The sweep expires parked sessions from a queue in park order, not by walking
+// them all. A session resumed since its park must not be ended by that park's
+// expiry, and a session parked again must expire by its new park.
+TEST_F(ResumeTest, TheSweepEndsOnlySessionsStillParkedAWindowLater) {
+  pair();
+  auto x = connect("carol", 0);
+  drop(*a);
+  drop(*x);
+  EXPECT_EQ(hub_.resumed_count(0), 2u);
+  auto c = resume("alice", 1, wa, a->max_seq());  // alice is carried again; carol stays parked
+  c->take();
+  routing::LocalBus::set_current_shard(0);
+  hub_.sweep(0, routing::Clock::now() + std::chrono::seconds(31));
+  drain();
+  EXPECT_EQ(hub_.resumed_count(0), 1u);  // carol's session ended; alice's goes on
+  b_to_a(1);
+  EXPECT_EQ(data_of(c->take()), (std::vector<int64_t>{1}));
+  for (const auto& f : b->all) EXPECT_NE(f.at("type"), "peer-left");
+  // Parked again: it expires a window after this park, not before.
+  drop(*c);
+  routing::LocalBus::set_current_shard(0);
+  hub_.sweep(0, routing::Clock::now() + std::chrono::seconds(29));
+  drain();
+  EXPECT_EQ(hub_.resumed_count(0), 1u);
+  hub_.sweep(0, routing::Clock::now() + std::chrono::seconds(31));
+  drain();
+  EXPECT_EQ(hub_.resumed_count(0), 0u);
+  ASSERT_FALSE(b->frames.empty());
+  EXPECT_EQ(b->frames.back().at("type"), "peer-left");
+}
+
 TEST_F(ResumeTest, WrongSecretOtherUserOrUnknownSessionStartANewSession) {
   pair();
   std::string secret(wa.at("resume_token").as_string());
