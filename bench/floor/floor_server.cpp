@@ -23,6 +23,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <csignal>
 #include <cstdint>
 #include <cstdio>
@@ -332,11 +333,13 @@ int main(int argc, char** argv) {
       c.in.append(buf, static_cast<size_t>(r));
       if (!(c.upgraded ? frames(c) : handshake(c) && (!c.upgraded || frames(c)))) drop(c);
     }
-    // One send() per connection that has output, after every ready socket was read.
-    std::vector<Conn*> now;
-    now.swap(g_dirty);
-    for (Conn* c : now)
-      if (g_conns.count(c->fd) && g_conns[c->fd].get() == c) flush(*c);
+    // One send() per connection that has output, after every ready socket was read. A
+    // connection dropped on the way told its room (peer-left): those go out in the next round.
+    while (!g_dirty.empty()) {
+      std::vector<Conn*> now;
+      now.swap(g_dirty);
+      for (Conn* c : now) flush(*c);  // a dropped connection was taken off g_dirty by drop()
+    }
   }
   for (auto& [fd, c] : g_conns) close(fd);
   close(lfd);
